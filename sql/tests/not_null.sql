@@ -1,0 +1,4 @@
+-- rows whose {{column}} is null
+select *
+from {{relation}}
+where {{column}} is null

@@ -1,0 +1,35 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
+import { ConfigModule } from './config/config.module';
+import type { CdpConfig } from './config/config.schema';
+import { HealthModule } from './health/health.module';
+import { ModelsModule } from './models/models.module';
+import { SeedsModule } from './seeds/seeds.module';
+import { WorkspaceModule } from './workspace/workspace.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: CdpConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.log_level,
+            // secrets never reach the logs
+            redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'], censor: '[redacted]' },
+            transport: process.stdout.isTTY && !process.env.CI ? { target: 'pino-pretty', options: { singleLine: true, colorize: true } } : undefined,
+            autoLogging: { ignore: (req) => req.url === '/health' },
+          },
+        }),
+        WorkspaceModule,
+        AuthModule,
+        HealthModule,
+        ModelsModule,
+        SeedsModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config/config.loader';
+import type { CdpConfig } from '../config/config.schema';
+import { errorMessage } from '../errors/cdp-error';
+import type { JobResult } from '../models/job-events';
+import { ModelEngine, type JobOptions } from '../models/model-engine';
+import { Workspace } from '../workspace/workspace';
+import { printJobEvent } from './progress';
+import { findRunningService, type RunningService } from '../server/service-file';
+import { createAdminToken } from '../auth/admin-token';
+
+type JobCommand = 'run' | 'test' | 'seed' | 'build' | 'compile';
+
+const program = new Command()
+  .name('cdp')
+  .description('Warehouse-native customer data platform: SQL models, seeds, data tests and the service.')
+  .option('-p, --project-dir <dir>', 'project folder holding cdp.yaml (default: CDP_PROJECT_DIR or the current folder)')
+  .showHelpAfterError();
+
+const selectOption = () => new Option('-s, --select <selectors...>', 'models and seeds to include: name, +name (with ancestors), name+ (with descendants), tag:x, path:dir');
+
+function jobCommand(name: JobCommand, description: string, extra: (c: Command) => Command = (c) => c) {
+  return extra(program.command(name).description(description).addOption(selectOption()))
+    .option('--vars <json>', 'override vars from cdp.yaml, as JSON: \'{"lapsed_after_days": 30}\'')
+    .action(async (opts: { select?: string[]; fullRefresh?: boolean; vars?: string }) => {
+      const config = loadConfig({ projectDir: program.opts<{ projectDir?: string }>().projectDir });
+      const options: JobOptions = { select: opts.select, fullRefresh: opts.fullRefresh, vars: parseVars(opts.vars), triggeredBy: 'cli', onEvent: (e) => printJobEvent(e) };
+      const service = await findRunningService(config);
+      if (service) {
+        process.stdout.write(`the service is running (pid ${service.pid}, ${service.url}); sending the ${name} to it\n`);
+        const result = await remoteJob(service, name, options);
+        return finish(name, result);
+      }
+      const ws = await Workspace.open(config);
+      try {
+        const engine = new ModelEngine(ws);
+        if (name === 'compile') {
+          const { models, tests } = await engine.compile(options);
+          for (const m of models) process.stdout.write(`compiled ${m.model.name} -> ${m.compiledPath}\n`);
+          process.stdout.write(`${models.length} models and ${tests.length} tests compiled for ${ws.warehouse.dialect.name} into ${config.paths.target}/compiled/${ws.warehouse.dialect.name}/\n`);
+          return;
+        }
+        finish(name, await engine[name](options));
+      } finally {
+        await ws.close();
+      }
+    });
+}
+
+jobCommand('compile', 'render models and data tests to target/compiled/<dialect>/ without running them', (c) =>
+  c.option('--full-refresh', 'compile incremental models as a full rebuild'),
+);
+jobCommand('run', 'build the selected models in the warehouse, in dependency order', (c) => c.option('--full-refresh', 'rebuild incremental models from scratch'));
+jobCommand('test', 'run the data tests (unique, not_null, accepted_values, relationships) of the selected models');
+jobCommand('seed', 'load the CSV files under seeds/ into warehouse tables');
+jobCommand('build', 'seed, run and test the selection in dependency order (what npm start does)', (c) =>
+  c.option('--full-refresh', 'rebuild incremental models from scratch'),
+);
+
+program
+  .command('serve')
+  .description('start the HTTP service (REST API under /api, OpenAPI docs at /docs)')
+  .option('--port <port>', 'port to listen on (default: PORT or server.port in cdp.yaml)')
+  .action(async (opts: { port?: string }) => {
+    const config = loadConfig({ projectDir: program.opts<{ projectDir?: string }>().projectDir });
+    if (opts.port) config.server.port = Number(opts.port);
+    const { serve } = await import('../server/serve');
+    await serve(config);
+  });
+
+program
+  .command('token')
+  .description('create a new admin API token and print it once (for the REST API)')
+  .option('--name <name>', 'a label for the token', 'cli')
+  .action(async (opts: { name: string }) => {
+    const config = loadConfig({ projectDir: program.opts<{ projectDir?: string }>().projectDir });
+    const { openControlStore } = await import('../store/control-store');
+    const store = await openControlStore(config.control_store.url, config.projectDir);
+    try {
+      const token = await createAdminToken(store, opts.name);
+      process.stdout.write(`${token}\n`);
+      process.stderr.write('store it now: it is shown once and kept only as a hash\n');
+    } finally {
+      await store.destroy();
+    }
+  });
+
+function parseVars(json: string | undefined): Record<string, unknown> | undefined {
+  if (!json) return undefined;
+  try {
+    const v: unknown = JSON.parse(json);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new Error(`--vars: expected a JSON object such as '{"lapsed_after_days": 30}', got ${json}`);
+}
+
+function finish(command: string, result: JobResult | undefined): void {
+  if (!result) return;
+  const by = (s: string) => result.results.filter((r) => r.status === s).length;
+  const parts = [`${by('success') + by('pass')} ok`, by('error') && `${by('error')} errors`, by('fail') && `${by('fail')} failed tests`, by('skipped') && `${by('skipped')} skipped`].filter(Boolean);
+  process.stdout.write(`\n${command} ${result.status === 'success' ? 'finished' : 'finished with problems'}: ${parts.join(', ')}\n`);
+  if (result.status !== 'success') process.exitCode = 1;
+}
+
+async function remoteJob(service: RunningService, command: JobCommand, options: JobOptions): Promise<JobResult | undefined> {
+  const path = { run: '/api/models/run', test: '/api/models/test', seed: '/api/seeds/run', build: '/api/models/build', compile: '/api/models/compile' }[command];
+  const response = await fetch(new URL(path, service.url), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ select: options.select, fullRefresh: options.fullRefresh, vars: options.vars }),
+  });
+  const body = (await response.json()) as JobResult & { message?: string; compiled?: { models: string[]; tests: string[] } };
+  if (!response.ok) throw new Error(body.message ?? `the service answered ${response.status}`);
+  if (command === 'compile') {
+    for (const p of body.compiled?.models ?? []) process.stdout.write(`compiled ${p}\n`);
+    return undefined;
+  }
+  body.results.forEach((r, i) => {
+    const what = r.kind === 'test' ? 'test' : r.what;
+    printJobEvent({ type: 'done', index: i + 1, total: body.results.length, node: r.node, what, status: r.status, durationMs: r.durationMs, rows: r.rows, failures: r.failures, message: r.error });
+  });
+  return body;
+}
+
+export function main(argv = process.argv): void {
+  program.parseAsync(argv).catch((e: unknown) => {
+    process.stderr.write(`error: ${errorMessage(e)}\n`);
+    process.exitCode = 1;
+  });
+}
+
+export type { CdpConfig };
+
+if (require.main === module) main();

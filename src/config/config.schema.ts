@@ -1,0 +1,103 @@
+import { z } from 'zod';
+
+/**
+ * The one schema for cdp.yaml (after ${ENV} interpolation and environment overrides).
+ * Every object is strict: an unknown key is an error that names the key.
+ */
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain SQL identifier (letters, digits, _)');
+
+const duckdbWarehouse = z
+  .object({
+    type: z.literal('duckdb'),
+    path: z.string().min(1).default('.cdp/warehouse.duckdb'),
+    schema: identifier.default('analytics'),
+    threads: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const postgresWarehouse = z
+  .object({
+    type: z.literal('postgres'),
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
+    schema: identifier.default('analytics'),
+    pool: z.object({ min: z.number().int().min(0).default(0), max: z.number().int().positive().default(10) }).strict().optional(),
+  })
+  .strict();
+
+const bigqueryWarehouse = z
+  .object({
+    type: z.literal('bigquery'),
+    project: z.string().min(1),
+    dataset: identifier.default('analytics'),
+    location: z.string().default('US'),
+    key_file: z.string().optional(),
+  })
+  .strict();
+
+const snowflakeWarehouse = z
+  .object({
+    type: z.literal('snowflake'),
+    account: z.string().min(1),
+    user: z.string().min(1),
+    password: z.string().optional(),
+    private_key_path: z.string().optional(),
+    database: identifier,
+    schema: identifier.default('ANALYTICS'),
+    warehouse: identifier.optional(),
+    role: identifier.optional(),
+  })
+  .strict();
+
+export const warehouseSchema = z.discriminatedUnion('type', [
+  duckdbWarehouse,
+  postgresWarehouse,
+  bigqueryWarehouse,
+  snowflakeWarehouse,
+]);
+
+export const controlStoreSchema = z
+  .object({
+    url: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'a sqlite:<path> or postgres:// URL').default('sqlite://.cdp/control.sqlite'),
+  })
+  .strict();
+
+const varValue: z.ZodType<unknown> = z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.any()), z.record(z.string(), z.any())]);
+
+export const cdpConfigSchema = z
+  .object({
+    name: z.string().min(1).default('cdp'),
+    warehouse: warehouseSchema.default({ type: 'duckdb', path: '.cdp/warehouse.duckdb', schema: 'analytics' }),
+    control_store: controlStoreSchema.default({ url: 'sqlite://.cdp/control.sqlite' }),
+    server: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(3000),
+        host: z.string().default('0.0.0.0'),
+      })
+      .strict()
+      .default({ port: 3000, host: '0.0.0.0' }),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    paths: z
+      .object({
+        models: z.string().default('models'),
+        seeds: z.string().default('seeds'),
+        target: z.string().default('target'),
+      })
+      .strict()
+      .default({ models: 'models', seeds: 'seeds', target: 'target' }),
+    vars: z.record(z.string(), varValue).default({}),
+  })
+  .strict();
+
+export type CdpConfigFile = z.input<typeof cdpConfigSchema>;
+export type WarehouseConfig = z.output<typeof warehouseSchema>;
+export type WarehouseType = WarehouseConfig['type'];
+
+/** The validated configuration plus where it came from. */
+export type CdpConfig = z.output<typeof cdpConfigSchema> & {
+  /** absolute project directory; relative paths in the config resolve against it */
+  projectDir: string;
+  /** absolute path of cdp.yaml (may not exist: then every value is a default or an override) */
+  configFile: string;
+  /** CDP_ADMIN_TOKEN, if set */
+  adminToken?: string;
+};

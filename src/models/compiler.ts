@@ -1,0 +1,51 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { resolveIn } from '../config/config.loader';
+import type { Dialect } from '../warehouse/dialects';
+import type { Relation } from '../warehouse/warehouse';
+import { compileDataTest, type DataTest } from './data-test';
+import type { ModelNode, Project } from './project';
+import { renderModel } from './renderer';
+
+export interface CompiledModel {
+  model: ModelNode;
+  sql: string;
+  /** relative to the project folder: target/compiled/<dialect>/models/... */
+  compiledPath: string;
+  isIncremental: boolean;
+}
+
+export interface CompiledTest {
+  test: DataTest;
+  sql: string;
+  compiledPath: string;
+}
+
+/** Renders a model and writes it to target/compiled/<dialect>/<path of the model>. */
+export function compileModel(project: Project, model: ModelNode, dialect: Dialect, isIncremental: boolean, vars?: Record<string, unknown>): CompiledModel {
+  const sql = renderModel(model, { project, dialect, isIncremental, vars });
+  const compiledPath = join(project.config.paths.target, 'compiled', dialect.name, model.path);
+  writeCompiled(project, compiledPath, sql);
+  return { model, sql, compiledPath, isIncremental };
+}
+
+export function compileTest(project: Project, test: DataTest, dialect: Dialect): CompiledTest {
+  const sql = compileDataTest(test, dialect, (name) => relationOf(project, name));
+  const compiledPath = join(project.config.paths.target, 'compiled', dialect.name, 'tests', `${test.name}.sql`);
+  writeCompiled(project, compiledPath, sql);
+  return { test, sql, compiledPath };
+}
+
+export function relationOf(project: Project, name: string): Relation {
+  const node = project.models.get(name) ?? project.seeds.get(name);
+  if (!node) throw new Error(`unknown node ${name}`);
+  return node.relation;
+}
+
+function writeCompiled(project: Project, path: string, sql: string): void {
+  const full = resolveIn(project.config.projectDir, path);
+  mkdirSync(dirname(full), { recursive: true });
+  writeFileSync(full, sql + '\n');
+}
+
+export const displayPath = (project: Project, path: string) => relative(process.cwd(), resolveIn(project.config.projectDir, path)) || path;

@@ -1,0 +1,27 @@
+/** Progress of a job, for the CLI's lines and the API's answer. */
+export type JobEvent =
+  | { type: 'start'; index: number; total: number; node: string; what: string }
+  | { type: 'done'; index: number; total: number; node: string; what: string; status: 'success' | 'error' | 'skipped' | 'pass' | 'fail'; durationMs: number; rows?: number | null; failures?: number | null; message?: string }
+  | { type: 'progress'; node: string; rows: number };
+
+export type JobListener = (event: JobEvent) => void;
+
+export interface NodeResult {
+  node: string;
+  kind: 'model' | 'seed' | 'test';
+  /** view | table | incremental | seed | the test kind */
+  what: string;
+  status: 'success' | 'error' | 'skipped' | 'pass' | 'fail';
+  durationMs: number;
+  rows?: number | null;
+  failures?: number | null;
+  error?: string;
+  compiledPath?: string;
+}
+
+export interface JobResult {
+  invocationId: string;
+  command: string;
+  status: 'success' | 'error';
+  results: NodeResult[];
+}

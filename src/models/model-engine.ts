@@ -1,0 +1,253 @@
+import type { Workspace } from '../workspace/workspace';
+import { errorMessage } from '../errors/cdp-error';
+import { queryValue, type Relation } from '../warehouse/warehouse';
+import { loadSeed } from '../seeds/seed-loader';
+import { compileModel, compileTest, displayPath, relationOf, type CompiledModel } from './compiler';
+import { ModelGraph } from './dag';
+import type { JobListener, JobResult, NodeResult } from './job-events';
+import type { ModelNode, Project } from './project';
+import { RunHistoryRepository, type InvocationCommand } from './run-history.repository';
+
+export interface JobOptions {
+  select?: string[];
+  fullRefresh?: boolean;
+  vars?: Record<string, unknown>;
+  triggeredBy?: 'cli' | 'api';
+  onEvent?: JobListener;
+}
+
+/**
+ * Compile, run, test, seed and build: the dbt-like verbs, over a Workspace.
+ * Writes go through workspace.exclusive so two jobs never interleave on one warehouse.
+ */
+export class ModelEngine {
+  private readonly history: RunHistoryRepository;
+
+  constructor(private readonly ws: Workspace) {
+    this.history = new RunHistoryRepository(ws.store);
+  }
+
+  /** Compiles the selected models and their tests to target/compiled/<dialect>/ without running anything. */
+  async compile(options: JobOptions = {}): Promise<{ models: CompiledModel[]; tests: string[] }> {
+    const project = this.ws.project();
+    const graph = new ModelGraph(project);
+    const dialect = this.ws.warehouse.dialect;
+    const models: CompiledModel[] = [];
+    const selected = graph.select(options.select);
+    for (const name of selected) {
+      const model = project.models.get(name);
+      if (!model || !model.config.enabled) continue;
+      models.push(compileModel(project, model, dialect, await this.isIncremental(model, options.fullRefresh), options.vars));
+    }
+    const tests = project.tests.filter((t) => selected.includes(t.node)).map((t) => compileTest(project, t, dialect).compiledPath);
+    return { models, tests };
+  }
+
+  run(options: JobOptions = {}): Promise<JobResult> {
+    return this.job('run', options, (project, graph, invocationId, results) => this.runNodes(project, graph, graph.select(options.select), 'models', invocationId, options, results));
+  }
+
+  seed(options: JobOptions = {}): Promise<JobResult> {
+    return this.job('seed', options, (project, graph, invocationId, results) => this.runNodes(project, graph, graph.select(options.select), 'seeds', invocationId, options, results));
+  }
+
+  test(options: JobOptions = {}): Promise<JobResult> {
+    return this.job('test', options, (project, graph, invocationId, results) => this.runTests(project, graph.select(options.select), invocationId, options, results));
+  }
+
+  /** Seeds, models and tests of the selection, in DAG order: everything the project needs. */
+  build(options: JobOptions = {}): Promise<JobResult> {
+    return this.job('build', options, async (project, graph, invocationId, results) => {
+      const selected = graph.select(options.select);
+      await this.runNodes(project, graph, selected, 'all', invocationId, options, results);
+      await this.runTests(project, selected, invocationId, options, results);
+    });
+  }
+
+  private async job(
+    command: InvocationCommand,
+    options: JobOptions,
+    body: (project: Project, graph: ModelGraph, invocationId: string, results: NodeResult[]) => Promise<void>,
+  ): Promise<JobResult> {
+    const project = this.ws.project();
+    const graph = new ModelGraph(project);
+    graph.select(options.select); // reject a bad selector before anything is recorded
+    return this.ws.exclusive(async () => {
+      const invocationId = await this.history.startInvocation(command, options.select?.join(' '), options.triggeredBy ?? 'cli');
+      const results: NodeResult[] = [];
+      let status: JobResult['status'] = 'error';
+      try {
+        await body(project, graph, invocationId, results);
+        status = results.some((r) => r.status === 'error' || r.status === 'fail' || r.status === 'skipped') ? 'error' : 'success';
+      } finally {
+        await this.history.finishInvocation(invocationId, status);
+      }
+      return { invocationId, command, status, results };
+    });
+  }
+
+  private async runNodes(
+    project: Project,
+    graph: ModelGraph,
+    selected: string[],
+    which: 'models' | 'seeds' | 'all',
+    invocationId: string,
+    options: JobOptions,
+    results: NodeResult[],
+  ): Promise<void> {
+    const nodes = selected
+      .map((n) => graph.node(n))
+      .filter((n) => (which === 'all' || (which === 'models' ? n.kind === 'model' : n.kind === 'seed')) && (n.kind === 'seed' || n.config.enabled));
+    const failed = new Set<string>();
+    const total = nodes.length;
+    const schemas = new Set<string>();
+    for (const [i, node] of nodes.entries()) {
+      const index = i + 1;
+      const what = node.kind === 'seed' ? 'seed' : node.config.materialized;
+      const startedAt = new Date();
+      const t0 = performance.now();
+      const blockedBy = graph.parentsOf(node.name).find((p) => failed.has(p));
+      options.onEvent?.({ type: 'start', index, total, node: node.name, what });
+      let result: NodeResult;
+      if (blockedBy) {
+        failed.add(node.name);
+        result = { node: node.name, kind: node.kind, what, status: 'skipped', durationMs: 0, error: `skipped because ${blockedBy} failed` };
+      } else {
+        let compiledPath: string | undefined;
+        try {
+          const key = `${node.relation.database ?? ''}.${node.relation.schema}`;
+          if (!schemas.has(key)) {
+            await this.ws.warehouse.ensureSchema(node.relation.schema, node.relation.database);
+            schemas.add(key);
+          }
+          let rows: number | null;
+          if (node.kind === 'seed') {
+            rows = await loadSeed(this.ws.warehouse, project, node, (n) => options.onEvent?.({ type: 'progress', node: node.name, rows: n }));
+          } else {
+            const compiled = compileModel(project, node, this.ws.warehouse.dialect, await this.isIncremental(node, options.fullRefresh), options.vars);
+            compiledPath = compiled.compiledPath;
+            rows = await this.materialize(compiled);
+          }
+          result = { node: node.name, kind: node.kind, what, status: 'success', durationMs: performance.now() - t0, rows, compiledPath };
+        } catch (e) {
+          failed.add(node.name);
+          const where = compiledPath ? ` (compiled SQL: ${displayPath(project, compiledPath)})` : node.kind === 'model' ? ` (${node.path})` : '';
+          result = { node: node.name, kind: node.kind, what, status: 'error', durationMs: performance.now() - t0, error: `${node.kind} ${node.name} failed${where}: ${errorMessage(e)}`, compiledPath };
+        }
+      }
+      await this.history.recordNodeRun(invocationId, {
+        node: node.name,
+        nodeType: node.kind,
+        materialization: what,
+        status: result.status as 'success' | 'error' | 'skipped',
+        startedAt,
+        durationMs: result.durationMs,
+        rows: result.rows,
+        error: result.error,
+        compiledPath: result.compiledPath,
+      });
+      results.push(result);
+      options.onEvent?.({ type: 'done', index, total, node: node.name, what, status: result.status, durationMs: result.durationMs, rows: result.rows, message: result.error });
+    }
+  }
+
+  /** Builds one compiled model in the warehouse; returns the rows it now holds (table) or merged (incremental). */
+  private async materialize(compiled: CompiledModel): Promise<number | null> {
+    const { model, sql } = compiled;
+    const wh = this.ws.warehouse;
+    const relation = model.relation;
+    const existing = await wh.describe(relation);
+    const wanted = model.config.materialized === 'view' ? 'view' : 'table';
+    if (existing && existing.kind !== wanted) await wh.dropRelation(relation, existing.kind);
+    switch (model.config.materialized) {
+      case 'view':
+        await wh.createView(relation, sql);
+        return null;
+      case 'table':
+        await wh.replaceTable(relation, sql);
+        return this.count(relation);
+      case 'incremental': {
+        if (!compiled.isIncremental) {
+          await wh.replaceTable(relation, sql);
+          return this.count(relation);
+        }
+        const keys = uniqueKeys(model);
+        if (keys.length === 0) {
+          const columns = (existing?.columns ?? []).map((c) => wh.dialect.quoteIdentifier(c.name)).join(', ');
+          return (await wh.execute(`insert into ${wh.dialect.relation(relation)} (${columns})\nselect ${columns} from (\n${sql}\n) as new_rows`)) ?? null;
+        }
+        return wh.merge(relation, sql, keys);
+      }
+    }
+  }
+
+  private async count(relation: Relation): Promise<number> {
+    return Number(await queryValue(this.ws.warehouse, `select count(*) as n from ${this.ws.warehouse.dialect.relation(relation)}`));
+  }
+
+  private async isIncremental(model: ModelNode, fullRefresh?: boolean): Promise<boolean> {
+    if (model.config.materialized !== 'incremental' || fullRefresh) return false;
+    const existing = await this.ws.warehouse.describe(model.relation);
+    return existing?.kind === 'table';
+  }
+
+  private async runTests(project: Project, selected: string[], invocationId: string, options: JobOptions, results: NodeResult[]): Promise<void> {
+    const tests = project.tests.filter((t) => selected.includes(t.node));
+    const failedNodes = new Set(results.filter((r) => r.status === 'error' || r.status === 'skipped').map((r) => r.node));
+    for (const [i, test] of tests.entries()) {
+      const index = i + 1;
+      const startedAt = new Date();
+      const t0 = performance.now();
+      options.onEvent?.({ type: 'start', index, total: tests.length, node: test.name, what: 'test' });
+      let result: NodeResult;
+      const compiled = compileTest(project, test, this.ws.warehouse.dialect);
+      if (failedNodes.has(test.node)) {
+        result = { node: test.name, kind: 'test', what: test.kind, status: 'skipped', durationMs: 0, error: `skipped because ${test.node} failed`, compiledPath: compiled.compiledPath };
+      } else {
+        try {
+          const failures = Number(await queryValue(this.ws.warehouse, `select count(*) as failures from (\n${compiled.sql}\n) as failing_rows`));
+          result = { node: test.name, kind: 'test', what: test.kind, status: failures === 0 ? 'pass' : 'fail', durationMs: performance.now() - t0, failures, compiledPath: compiled.compiledPath };
+          if (failures > 0) {
+            result.error = `${test.name}: ${failures} failing row${failures === 1 ? '' : 's'} (see ${displayPath(project, compiled.compiledPath)})`;
+          }
+        } catch (e) {
+          result = { node: test.name, kind: 'test', what: test.kind, status: 'error', durationMs: performance.now() - t0, error: `test ${test.name} could not run (compiled SQL: ${displayPath(project, compiled.compiledPath)}): ${errorMessage(e)}`, compiledPath: compiled.compiledPath };
+        }
+      }
+      await this.history.recordTestRun(invocationId, {
+        test: test.name,
+        node: test.node,
+        column: test.column,
+        status: result.status === 'skipped' ? 'error' : (result.status as 'pass' | 'fail' | 'error'),
+        failures: result.failures,
+        startedAt,
+        durationMs: result.durationMs,
+        error: result.error,
+      });
+      results.push(result);
+      options.onEvent?.({ type: 'done', index, total: tests.length, node: test.name, what: 'test', status: result.status, durationMs: result.durationMs, failures: result.failures, message: result.error });
+    }
+  }
+
+  /** For the API: each model's latest run. */
+  lastRuns(names: string[]) {
+    return this.history.lastRuns(names);
+  }
+
+  runsOf(name: string, limit?: number) {
+    return this.history.runsOf(name, limit);
+  }
+
+  testRunsOf(name: string, limit?: number) {
+    return this.history.testRunsOf(name, limit);
+  }
+
+  relationOf(project: Project, name: string) {
+    return relationOf(project, name);
+  }
+}
+
+export function uniqueKeys(model: ModelNode): string[] {
+  const k = model.config.unique_key;
+  return k === undefined ? [] : Array.isArray(k) ? k : [k];
+}

@@ -1,0 +1,46 @@
+import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { CdpError, type CdpErrorCode } from '../errors/cdp-error';
+
+const STATUS: Record<CdpErrorCode, number> = {
+  CONFIG_INVALID: 500,
+  PROJECT_INVALID: 422,
+  MODEL_NOT_FOUND: 404,
+  SELECTOR_INVALID: 400,
+  DAG_CYCLE: 422,
+  MODEL_SQL_ERROR: 422,
+  SEED_INVALID: 422,
+  WAREHOUSE_ERROR: 502,
+  WAREHOUSE_BUSY: 503,
+  UNAUTHORIZED: 401,
+  VALIDATION_FAILED: 400,
+};
+
+/** The one place that turns errors into HTTP answers: {statusCode, error, code?, message}. */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body = exception.getResponse();
+      void reply.status(status).send(typeof body === 'string' ? { statusCode: status, message: body } : body);
+      return;
+    }
+    if (exception instanceof CdpError) {
+      const status = STATUS[exception.code] ?? 500;
+      void reply.status(status).send({ statusCode: status, code: exception.code, message: exception.message });
+      return;
+    }
+    const e = exception as { statusCode?: number; message?: string };
+    if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      // fastify's own errors: bad JSON, body too large, ...
+      void reply.status(e.statusCode).send({ statusCode: e.statusCode, message: e.message });
+      return;
+    }
+    this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    void reply.status(500).send({ statusCode: 500, message: 'internal error' });
+  }
+}

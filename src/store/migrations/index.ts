@@ -1,0 +1,18 @@
+import type { Knex } from 'knex';
+import * as m001 from './001_model_runs_and_tokens';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/** Migrations in order. Add a file and list it here; never edit one that has shipped. */
+const all: Record<string, Migration> = {
+  '001_model_runs_and_tokens': m001,
+};
+
+export const migrations: Knex.MigrationSource<string> = {
+  getMigrations: () => Promise.resolve(Object.keys(all)),
+  getMigrationName: (name) => name,
+  getMigration: (name) => Promise.resolve(all[name]),
+};

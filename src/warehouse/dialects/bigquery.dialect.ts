@@ -1,0 +1,103 @@
+import type { LogicalType, Relation } from '../warehouse';
+import { AnsiDialect } from './dialect';
+
+export class BigQueryDialect extends AnsiDialect {
+  readonly name = 'bigquery' as const;
+  protected override readonly quoteChar = '`';
+  protected readonly types: Record<LogicalType, string> = {
+    string: 'STRING',
+    integer: 'INT64',
+    bigint: 'INT64',
+    numeric: 'NUMERIC',
+    float: 'FLOAT64',
+    boolean: 'BOOL',
+    date: 'DATE',
+    timestamp: 'TIMESTAMP',
+    json: 'JSON',
+  };
+
+  override quoteIdentifier(name: string): string {
+    return '`' + name.replace(/[`\\]/g, '\\$&') + '`';
+  }
+
+  protected override stringLiteral(s: string): string {
+    return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+  }
+
+  override dateTrunc(part: string, expr: string): string {
+    return `timestamp_trunc(${expr}, ${this.checkPart(part).toUpperCase()})`;
+  }
+
+  override toDate(expr: string): string {
+    return `date(${expr})`;
+  }
+
+  override dateAdd(part: string, amount: number, expr: string): string {
+    const p = this.checkPart(part);
+    if (['week', 'month', 'quarter', 'year'].includes(p)) {
+      return `timestamp(datetime_add(datetime(${expr}), interval ${Number(amount)} ${p.toUpperCase()}))`;
+    }
+    return `timestamp_add(${expr}, interval ${Number(amount)} ${p.toUpperCase()})`;
+  }
+
+  override dateDiff(part: string, start: string, end: string): string {
+    const p = this.checkPart(part);
+    if (['week', 'month', 'quarter', 'year'].includes(p)) return `date_diff(date(${end}), date(${start}), ${p.toUpperCase()})`;
+    return `timestamp_diff(${end}, ${start}, ${p.toUpperCase()})`;
+  }
+
+  override sha256(expr: string): string {
+    return `to_hex(sha256(${expr}))`;
+  }
+
+  override md5(expr: string): string {
+    return `to_hex(md5(${expr}))`;
+  }
+
+  override jsonValue(expr: string, path: string[]): string {
+    return `json_value(${expr}, ${this.stringLiteral(this.jsonPath(path))})`;
+  }
+
+  override boolOr(expr: string): string {
+    return `logical_or(${expr})`;
+  }
+
+  /** BigQuery has no schemas inside a dataset: a relation is project.dataset.table. */
+  override createSchema(schema: string, database?: string): string {
+    return `create schema if not exists ${[database, schema].filter((p): p is string => !!p).map((p) => this.quoteIdentifier(p)).join('.')}`;
+  }
+
+  override drop(rel: Relation, kind: 'table' | 'view'): string {
+    return `drop ${kind} if exists ${this.relation(rel)}`;
+  }
+
+  override merge(target: Relation, selectSql: string, keys: string[], columns: string[]) {
+    return { statements: [mergeInto(this, target, selectSql, keys, columns)], countIndex: 0 };
+  }
+
+  override describe(rel: Relation) {
+    const ds = this.relation({ database: rel.database, schema: rel.schema, name: 'INFORMATION_SCHEMA' }).replace(/`\.`/g, '.');
+    return {
+      sql: `select c.column_name, c.data_type, c.is_nullable, t.table_type
+from ${ds}.TABLES t
+join ${ds}.COLUMNS c on c.table_name = t.table_name
+where t.table_schema = ? and t.table_name = ?
+order by c.ordinal_position`,
+      params: [rel.schema, rel.name],
+    };
+  }
+}
+
+/** A standard MERGE from a select, for the warehouses that have one (BigQuery, Snowflake). */
+export function mergeInto(d: AnsiDialect, target: Relation, selectSql: string, keys: string[], columns: string[]): string {
+  const q = (c: string) => d.quoteIdentifier(c);
+  const on = keys.map((k) => `t.${q(k)} = s.${q(k)}`).join(' and ');
+  const updates = columns.filter((c) => !keys.includes(c)).map((c) => `${q(c)} = s.${q(c)}`);
+  return [
+    `merge into ${d.relation(target)} t`,
+    `using (\n${selectSql}\n) s`,
+    `on ${on}`,
+    ...(updates.length ? [`when matched then update set ${updates.join(', ')}`] : []),
+    `when not matched then insert (${columns.map(q).join(', ')}) values (${columns.map((c) => `s.${q(c)}`).join(', ')})`,
+  ].join('\n');
+}

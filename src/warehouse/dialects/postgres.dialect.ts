@@ -1,0 +1,70 @@
+import type { LogicalType, Relation } from '../warehouse';
+import { AnsiDialect } from './dialect';
+
+export class PostgresDialect extends AnsiDialect {
+  readonly name = 'postgres' as const;
+  protected readonly types: Record<LogicalType, string> = {
+    string: 'text',
+    integer: 'integer',
+    bigint: 'bigint',
+    numeric: 'numeric(18,4)',
+    float: 'double precision',
+    boolean: 'boolean',
+    date: 'date',
+    timestamp: 'timestamp',
+    json: 'jsonb',
+  };
+
+  /** Postgres counts whole days between dates; longer parts from age(), shorter from epoch seconds. */
+  override dateDiff(part: string, start: string, end: string): string {
+    const p = this.checkPart(part);
+    const seconds = `extract(epoch from (${this.dateTrunc(p === 'week' ? 'day' : p, end)} - ${this.dateTrunc(p === 'week' ? 'day' : p, start)}))`;
+    switch (p) {
+      case 'year':
+        return `(extract(year from ${end}) - extract(year from ${start}))::int`;
+      case 'quarter':
+        return `((extract(year from ${end}) - extract(year from ${start})) * 4 + extract(quarter from ${end}) - extract(quarter from ${start}))::int`;
+      case 'month':
+        return `((extract(year from ${end}) - extract(year from ${start})) * 12 + extract(month from ${end}) - extract(month from ${start}))::int`;
+      case 'week':
+        return `floor(${seconds} / 604800)::int`;
+      case 'day':
+        return `(${this.toDate(end)} - ${this.toDate(start)})`;
+      case 'hour':
+        return `(${seconds} / 3600)::bigint`;
+      case 'minute':
+        return `(${seconds} / 60)::bigint`;
+      case 'second':
+        return `${seconds}::bigint`;
+    }
+  }
+
+  override sha256(expr: string): string {
+    return `encode(sha256(convert_to(${expr}, 'UTF8')), 'hex')`;
+  }
+
+  override jsonValue(expr: string, path: string[]): string {
+    return `(${expr})::jsonb #>> ${this.stringLiteral(`{${path.map((p) => `"${p.replace(/["\\]/g, '\\$&')}"`).join(',')}}`)}`;
+  }
+
+  /** Postgres tracks dependent views: dropping a relation drops them too (the DAG rebuilds them). */
+  override drop(rel: Relation, kind: 'table' | 'view'): string {
+    return `drop ${kind} if exists ${this.relation(rel)} cascade`;
+  }
+
+  /** Views: Postgres cannot replace a view whose columns changed, so drop and create in one transaction. */
+  override createView(rel: Relation, selectSql: string): string[] {
+    return [this.drop(rel, 'view'), `create view ${this.relation(rel)} as\n${selectSql}`];
+  }
+
+  /** Tables: build beside, then swap, so readers never see a missing or half-built table. */
+  override createTable(rel: Relation, selectSql: string): string[] {
+    const tmp = this.stagingRelation(rel, 'tmp');
+    return [
+      `drop table if exists ${this.relation(tmp)}`,
+      `create table ${this.relation(tmp)} as\n${selectSql}`,
+      this.drop(rel, 'table'),
+      `alter table ${this.relation(tmp)} rename to ${this.quoteIdentifier(rel.name)}`,
+    ];
+  }
+}

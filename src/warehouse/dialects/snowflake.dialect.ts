@@ -1,0 +1,59 @@
+import type { LogicalType, Relation } from '../warehouse';
+import { mergeInto } from './bigquery.dialect';
+import { AnsiDialect } from './dialect';
+
+/**
+ * Snowflake folds unquoted identifiers to upper case. The engine quotes every identifier, so it
+ * upper-cases them first: `stg_orders` is STG_ORDERS, as a user querying without quotes expects.
+ */
+export class SnowflakeDialect extends AnsiDialect {
+  readonly name = 'snowflake' as const;
+  protected readonly types: Record<LogicalType, string> = {
+    string: 'varchar',
+    integer: 'integer',
+    bigint: 'bigint',
+    numeric: 'number(18,4)',
+    float: 'float',
+    boolean: 'boolean',
+    date: 'date',
+    timestamp: 'timestamp_ntz',
+    json: 'variant',
+  };
+
+  override quoteIdentifier(name: string): string {
+    return super.quoteIdentifier(/^[a-z_][a-z0-9_$]*$/.test(name) ? name.toUpperCase() : name);
+  }
+
+  protected override stringLiteral(s: string): string {
+    return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  }
+
+  override dateAdd(part: string, amount: number, expr: string): string {
+    return `dateadd(${this.checkPart(part)}, ${Number(amount)}, ${expr})`;
+  }
+
+  override dateDiff(part: string, start: string, end: string): string {
+    return `datediff(${this.checkPart(part)}, ${start}, ${end})`;
+  }
+
+  override sha256(expr: string): string {
+    return `sha2(${expr}, 256)`;
+  }
+
+  override jsonValue(expr: string, path: string[]): string {
+    return `get_path(${expr}, ${this.stringLiteral(path.map((p) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? p : `"${p}"`)).join('.'))})::varchar`;
+  }
+
+  override boolOr(expr: string): string {
+    return `boolor_agg(${expr})`;
+  }
+
+  override merge(target: Relation, selectSql: string, keys: string[], columns: string[]) {
+    return { statements: [mergeInto(this, target, selectSql, keys, columns)], countIndex: 0 };
+  }
+
+  override describe(rel: Relation) {
+    const base = super.describe({ ...rel, schema: rel.schema.toUpperCase(), name: rel.name.toUpperCase() });
+    return { ...base, params: [rel.schema.toUpperCase(), rel.name.toUpperCase()] };
+  }
+}

@@ -1,0 +1,149 @@
+import knex, { type Knex } from 'knex';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { PostgresDialect } from '../dialects/postgres.dialect';
+import { describeRelation } from '../describe';
+import { toWarehouseError, WarehouseError } from '../warehouse-error';
+import type { BindValue, Relation, RelationInfo, RelationKind, Row, Warehouse } from '../warehouse';
+
+export interface PostgresOptions {
+  url: string;
+  pool?: { min: number; max: number };
+}
+
+/** int8 and numeric as numbers when they fit, so results serialize as JSON numbers as on DuckDB. */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 || oid === 1700) {
+      return (value: string) => {
+        const n = Number(value);
+        return Number.isSafeInteger(n) || (oid === 1700 && Number.isFinite(n)) ? n : value;
+      };
+    }
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+/** PostgreSQL as a warehouse, through knex + pg. Rows stream through a server-side cursor. */
+export class PostgresWarehouse implements Warehouse {
+  readonly type = 'postgres';
+  readonly dialect = new PostgresDialect();
+  readonly knex: Knex;
+
+  constructor(options: PostgresOptions) {
+    this.knex = knex({
+      client: 'pg',
+      connection: { connectionString: options.url, types } as Knex.PgConnectionConfig,
+      pool: { min: options.pool?.min ?? 0, max: options.pool?.max ?? 10 },
+    });
+  }
+
+  async *query(sql: string, params: BindValue[] = []): AsyncIterable<Row> {
+    const stream = (params.length ? this.knex.raw(sql, params as Knex.RawBinding[]) : this.knex.raw(sql)).stream({ highWaterMark: 1000 });
+    try {
+      for await (const row of stream as AsyncIterable<Row>) yield row;
+    } catch (e) {
+      throw toWarehouseError(e);
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  async execute(sql: string, params: BindValue[] = []): Promise<number | undefined> {
+    try {
+      const result = (await (params.length ? this.knex.raw(sql, params as Knex.RawBinding[]) : this.knex.raw(sql))) as pg.QueryResult;
+      return result.rowCount ?? undefined;
+    } catch (e) {
+      throw toWarehouseError(e);
+    }
+  }
+
+  async transaction(statements: string[]): Promise<(number | undefined)[]> {
+    try {
+      return await this.knex.transaction(async (trx) => {
+        const counts: (number | undefined)[] = [];
+        for (const sql of statements) counts.push(((await trx.raw(sql)) as pg.QueryResult).rowCount ?? undefined);
+        return counts;
+      });
+    } catch (e) {
+      throw toWarehouseError(e);
+    }
+  }
+
+  /** COPY ... FROM STDIN inside a transaction: all rows land or none do. */
+  async append(table: Relation, columns: string[], rows: AsyncIterable<unknown[]> | Iterable<unknown[]>): Promise<number> {
+    const client = (await this.knex.client.acquireConnection()) as pg.PoolClient;
+    let count = 0;
+    try {
+      await client.query('begin');
+      const cols = columns.map((c) => this.dialect.quoteIdentifier(c)).join(', ');
+      const copy = client.query(copyFrom(`copy ${this.dialect.relation(table)} (${cols}) from stdin with (format csv)`));
+      async function* lines() {
+        let chunk = '';
+        for await (const row of rows) {
+          chunk += row.map(csvValue).join(',') + '\n';
+          count++;
+          if (chunk.length > 64_000) {
+            yield chunk;
+            chunk = '';
+          }
+        }
+        if (chunk) yield chunk;
+      }
+      await pipeline(Readable.from(lines()), copy);
+      await client.query('commit');
+      return count;
+    } catch (e) {
+      await client.query('rollback').catch(() => undefined);
+      throw toWarehouseError(e);
+    } finally {
+      await this.knex.client.releaseConnection(client);
+    }
+  }
+
+  async replaceTable(relation: Relation, selectSql: string): Promise<void> {
+    await this.transaction(this.dialect.createTable(relation, selectSql));
+  }
+
+  async createView(relation: Relation, selectSql: string): Promise<void> {
+    await this.transaction(this.dialect.createView(relation, selectSql));
+  }
+
+  async merge(target: Relation, selectSql: string, keys: string[]): Promise<number> {
+    const info = await this.describe(target);
+    if (!info) throw new WarehouseError(`${this.dialect.relation(target)} does not exist`);
+    const plan = this.dialect.merge(target, selectSql, keys, info.columns.map((c) => c.name));
+    const counts = await this.transaction(plan.statements);
+    return counts[plan.countIndex] ?? 0;
+  }
+
+  describe(relation: Relation): Promise<RelationInfo | null> {
+    return describeRelation(this, relation);
+  }
+
+  async dropRelation(relation: Relation, kind: RelationKind): Promise<void> {
+    await this.execute(this.dialect.drop(relation, kind));
+  }
+
+  async ensureSchema(schema: string): Promise<void> {
+    await this.execute(this.dialect.createSchema(schema));
+  }
+
+  async ping(): Promise<void> {
+    await this.execute('select 1');
+  }
+
+  async close(): Promise<void> {
+    await this.knex.destroy();
+  }
+}
+
+function csvValue(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  const s = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return `"${s.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,75 @@
+import type { Dialect } from './dialects/dialect';
+
+export type Row = Record<string, unknown>;
+/** A SQL value bound to a `?` placeholder; never spliced into SQL text. */
+export type BindValue = string | number | bigint | boolean | Date | null;
+
+/** A table or view in the warehouse. `database` is the BigQuery project / Snowflake database. */
+export interface Relation {
+  database?: string;
+  schema: string;
+  name: string;
+}
+
+export interface ColumnInfo {
+  name: string;
+  type: string;
+  nullable: boolean;
+}
+
+export type RelationKind = 'table' | 'view';
+
+export interface RelationInfo {
+  kind: RelationKind;
+  columns: ColumnInfo[];
+}
+
+/** A logical column type understood by every dialect. */
+export type LogicalType = 'string' | 'integer' | 'bigint' | 'numeric' | 'float' | 'boolean' | 'date' | 'timestamp' | 'json';
+
+export interface ColumnSpec {
+  name: string;
+  type: LogicalType;
+}
+
+/**
+ * The warehouse layer. Small on purpose: features build SQL through the dialect and hand it here.
+ * Placeholders are `?` in every adapter; values are always bound.
+ */
+export interface Warehouse {
+  readonly type: string;
+  readonly dialect: Dialect;
+  /** Streams rows; nothing buffers the whole result. Stop iterating to cancel. */
+  query(sql: string, params?: BindValue[]): AsyncIterable<Row>;
+  /** Runs one statement; returns the affected row count where the engine reports one. */
+  execute(sql: string, params?: BindValue[]): Promise<number | undefined>;
+  /** Runs statements in order inside one transaction; returns each one's affected-row count. */
+  transaction(statements: string[]): Promise<(number | undefined)[]>;
+  /** Bulk-loads rows into an existing table; returns the number of rows written. */
+  append(table: Relation, columns: string[], rows: AsyncIterable<unknown[]> | Iterable<unknown[]>): Promise<number>;
+  /** Creates or atomically replaces a table from a select. */
+  replaceTable(relation: Relation, selectSql: string): Promise<void>;
+  /** Creates or replaces a view. */
+  createView(relation: Relation, selectSql: string): Promise<void>;
+  /** Upserts the rows of `selectSql` into `target` by `keys`; returns the number of rows merged. */
+  merge(target: Relation, selectSql: string, keys: string[]): Promise<number>;
+  /** Column list and kind of a relation, or null if it does not exist. */
+  describe(relation: Relation): Promise<RelationInfo | null>;
+  dropRelation(relation: Relation, kind: RelationKind): Promise<void>;
+  ensureSchema(schema: string, database?: string): Promise<void>;
+  /** A cheap round trip, for /health. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Reads a whole (small) result: for counts and metadata, never for tables. */
+export async function queryAll(warehouse: Warehouse, sql: string, params?: BindValue[]): Promise<Row[]> {
+  const rows: Row[] = [];
+  for await (const row of warehouse.query(sql, params)) rows.push(row);
+  return rows;
+}
+
+export async function queryValue<T = unknown>(warehouse: Warehouse, sql: string, params?: BindValue[]): Promise<T | undefined> {
+  for await (const row of warehouse.query(sql, params)) return Object.values(row)[0] as T;
+  return undefined;
+}

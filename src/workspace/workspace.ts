@@ -1,0 +1,46 @@
+import type { CdpConfig } from '../config/config.schema';
+import { openControlStore, type ControlStore } from '../store/control-store';
+import { openWarehouse } from '../warehouse/warehouse.factory';
+import type { Warehouse } from '../warehouse/warehouse';
+import { loadProject, type Project } from '../models/project';
+
+/**
+ * What every job works with: the config, the open warehouse and control store, and the project
+ * files (re-read for each job, so edits to models/ apply without a restart). The CLI builds one
+ * in-process; the service builds one at start and shares it between requests.
+ */
+export class Workspace {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly config: CdpConfig,
+    readonly warehouse: Warehouse,
+    readonly store: ControlStore,
+  ) {}
+
+  static async open(config: CdpConfig): Promise<Workspace> {
+    const store = await openControlStore(config.control_store.url, config.projectDir);
+    try {
+      const warehouse = await openWarehouse(config.warehouse);
+      return new Workspace(config, warehouse, store);
+    } catch (e) {
+      await store.destroy();
+      throw e;
+    }
+  }
+
+  project(): Project {
+    return loadProject(this.config);
+  }
+
+  /** Runs jobs that write to the warehouse one at a time, in arrival order. */
+  exclusive<T>(job: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(job, job);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.warehouse.close(), this.store.destroy()]);
+  }
+}
