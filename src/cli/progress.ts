@@ -7,17 +7,17 @@ const count = (n: number) => n.toLocaleString('en-US');
 /** dbt-style progress lines: "3 of 6 START table model stg_orders ..... [RUN]". */
 export function printJobEvent(event: JobEvent, out: NodeJS.WriteStream = process.stdout): void {
   if (event.type === 'progress') {
-    if (out.isTTY) out.write(`\r    ${event.node}: ${count(event.rows)} rows`);
+    if (out.isTTY) out.write(`\r\x1b[K      loading ${event.node}: ${count(event.rows)} rows`);
     return;
   }
   const prefix = `${String(event.index).padStart(String(event.total).length)} of ${event.total}`;
   const label = `${event.what} ${event.node}`;
   if (event.type === 'start') {
     if (!out.isTTY) return; // pipes and CI logs get one line per node, when it ends
-    out.write(`${prefix} START ${dots(label, 58)}[RUN]\n`);
+    out.write(`${prefix} START ${dots(label, 58)}[RUN]`);
     return;
   }
-  if (out.isTTY) out.write('\x1b[1A\r\x1b[K'); // replace the START line
+  if (out.isTTY) out.write('\r\x1b[K'); // the START line becomes the result line
   const detail =
     event.status === 'skipped'
       ? 'SKIP'
