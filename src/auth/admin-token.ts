@@ -19,9 +19,10 @@ export async function hasAdminToken(store: ControlStore): Promise<boolean> {
 
 /** Checks a presented token against the stored hashes; records when it was last used. */
 export async function findAdminToken(store: ControlStore, token: string): Promise<{ id: string; name: string } | undefined> {
-  const row = (await store('api_tokens').where({ token_hash: hashToken(token) }).whereNull('revoked_at').first('id', 'name', 'scopes')) as
-    | { id: string; name: string; scopes: string }
-    | undefined;
+  const row: { id: string; name: string; scopes: string } | undefined = await store('api_tokens')
+    .where({ token_hash: hashToken(token) })
+    .whereNull('revoked_at')
+    .first('id', 'name', 'scopes');
   if (!row || !row.scopes.split(',').includes('admin')) return undefined;
   await store('api_tokens').where({ id: row.id }).update({ last_used_at: new Date() });
   return { id: row.id, name: row.name };

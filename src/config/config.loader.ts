@@ -130,7 +130,7 @@ function allowedKeys(path: Path): string[] {
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let s = schema as unknown as { unwrap?: () => z.ZodType; _zod: { def: { type: string; innerType?: z.ZodType } } };
-  while (s._zod.def.innerType) s = s._zod.def.innerType as unknown as typeof s;
+  while (s._zod.def.innerType) s = s._zod.def.innerType;
   return s as unknown as z.ZodType;
 }
 

@@ -117,7 +117,7 @@ export function loadProject(config: CdpConfig): Project {
       if (!model) throw new ProjectError(`${rel(file)}: models[${i}].name: "${m.name}" has no .sql file under ${config.paths.models}/${suggest(m.name, [...models.keys()])}`);
       model.description = m.description;
       model.ymlPath = rel(file);
-      model.config = { ...model.config, ...(m.config ?? {}) } as ModelConfig;
+      model.config = { ...model.config, ...(m.config ?? {}) };
       model.columns = m.columns;
       model.relation = {
         ...target,

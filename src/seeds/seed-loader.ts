@@ -3,7 +3,7 @@ import { basename, relative } from 'node:path';
 import { parse } from 'csv-parse';
 import { CdpError } from '../errors/cdp-error';
 import type { Project, SeedNode } from '../models/project';
-import type { ColumnSpec, Warehouse } from '../warehouse/warehouse';
+import type { Warehouse } from '../warehouse/warehouse';
 
 export class SeedError extends CdpError {
   constructor(message: string) {

@@ -37,7 +37,8 @@ export abstract class AnsiDialect {
       if (typeof value === 'number' && !Number.isFinite(value)) throw new DialectError(`cannot write ${value} as a SQL literal`);
       return String(value);
     }
-    return this.stringLiteral(String(value));
+    if (value instanceof Date) return this.stringLiteral(value.toISOString());
+    return this.stringLiteral(typeof value === 'string' ? value : JSON.stringify(value));
   }
 
   protected stringLiteral(s: string): string {

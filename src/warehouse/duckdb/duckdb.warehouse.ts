@@ -154,7 +154,7 @@ export class DuckDbWarehouse implements Warehouse {
 function toDuckValue(value: BindValue): DuckDBValue {
   if (value instanceof Date) return value.toISOString();
   if (value === undefined) return null;
-  return value as DuckDBValue;
+  return value;
 }
 
 /** BIGINTs arrive as bigint; turn the ones that fit into numbers so rows serialize as JSON. */

@@ -53,7 +53,7 @@ export class PostgresWarehouse implements Warehouse {
 
   async execute(sql: string, params: BindValue[] = []): Promise<number | undefined> {
     try {
-      const result = (await (params.length ? this.knex.raw(sql, params as Knex.RawBinding[]) : this.knex.raw(sql))) as pg.QueryResult;
+      const result = (await (params.length ? this.knex.raw(sql, params as Knex.RawBinding[]) : this.knex.raw(sql)));
       return result.rowCount ?? undefined;
     } catch (e) {
       throw toWarehouseError(e);
@@ -64,7 +64,7 @@ export class PostgresWarehouse implements Warehouse {
     try {
       return await this.knex.transaction(async (trx) => {
         const counts: (number | undefined)[] = [];
-        for (const sql of statements) counts.push(((await trx.raw(sql)) as pg.QueryResult).rowCount ?? undefined);
+        for (const sql of statements) counts.push((await trx.raw<pg.QueryResult>(sql)).rowCount ?? undefined);
         return counts;
       });
     } catch (e) {
@@ -144,6 +144,6 @@ function csvValue(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  const s = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const s = typeof value === 'string' ? value : JSON.stringify(value);
   return `"${s.replace(/"/g, '""')}"`;
 }
