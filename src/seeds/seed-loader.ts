@@ -48,7 +48,7 @@ export async function loadSeed(warehouse: Warehouse, project: Project, seed: See
   let total = 0;
   async function* rows(): AsyncIterable<unknown[]> {
     for (const file of seed.files) {
-      const parser = createReadStream(file).pipe(parse({ bom: true, from_line: 2, relax_quotes: true }));
+      const parser = createReadStream(file).pipe(parse({ bom: true, from_line: 2, relax_quotes: true, relax_column_count: true }));
       let line = 1;
       for await (const record of parser as AsyncIterable<string[]>) {
         line++;

@@ -1,5 +1,5 @@
 import type { LogicalType, Relation } from '../warehouse';
-import { AnsiDialect } from './dialect';
+import { AnsiDialect, type DatePart } from './dialect';
 
 export class BigQueryDialect extends AnsiDialect {
   readonly name = 'bigquery' as const;
@@ -24,8 +24,9 @@ export class BigQueryDialect extends AnsiDialect {
     return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
   }
 
+  /** BigQuery's WEEK starts on Sunday; ISOWEEK starts on Monday as the other warehouses do. */
   override dateTrunc(part: string, expr: string): string {
-    return `timestamp_trunc(${expr}, ${this.checkPart(part).toUpperCase()})`;
+    return `timestamp_trunc(${expr}, ${bigQueryPart(this.checkPart(part))})`;
   }
 
   override toDate(expr: string): string {
@@ -34,16 +35,21 @@ export class BigQueryDialect extends AnsiDialect {
 
   override dateAdd(part: string, amount: number, expr: string): string {
     const p = this.checkPart(part);
+    const n = this.checkAmount(Number(amount));
     if (['week', 'month', 'quarter', 'year'].includes(p)) {
-      return `timestamp(datetime_add(datetime(${expr}), interval ${Number(amount)} ${p.toUpperCase()}))`;
+      return `timestamp(datetime_add(datetime(${expr}), interval ${n} ${p.toUpperCase()}))`;
     }
-    return `timestamp_add(${expr}, interval ${Number(amount)} ${p.toUpperCase()})`;
+    return `timestamp_add(${expr}, interval ${n} ${p.toUpperCase()})`;
   }
 
+  /**
+   * date_diff counts boundaries; timestamp_diff counts whole intervals (23:00 to 01:00 is 0 days),
+   * so truncate both sides first to count boundaries as the other warehouses do.
+   */
   override dateDiff(part: string, start: string, end: string): string {
     const p = this.checkPart(part);
-    if (['week', 'month', 'quarter', 'year'].includes(p)) return `date_diff(date(${end}), date(${start}), ${p.toUpperCase()})`;
-    return `timestamp_diff(${end}, ${start}, ${p.toUpperCase()})`;
+    if (['week', 'month', 'quarter', 'year'].includes(p)) return `date_diff(date(${end}), date(${start}), ${bigQueryPart(p)})`;
+    return `timestamp_diff(${this.dateTrunc(p, end)}, ${this.dateTrunc(p, start)}, ${bigQueryPart(p)})`;
   }
 
   override sha256(expr: string): string {
@@ -87,6 +93,8 @@ order by c.ordinal_position`,
     };
   }
 }
+
+const bigQueryPart = (p: DatePart): string => (p === 'week' ? 'ISOWEEK' : p.toUpperCase());
 
 /** A standard MERGE from a select, for the warehouses that have one (BigQuery, Snowflake). */
 export function mergeInto(d: AnsiDialect, target: Relation, selectSql: string, keys: string[], columns: string[]): string {

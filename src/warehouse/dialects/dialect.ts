@@ -62,6 +62,13 @@ export abstract class AnsiDialect {
     return part as DatePart;
   }
 
+  /** A whole number of parts for dateAdd: anything else would render as invalid SQL (interval 'NaN day'). */
+  protected checkAmount(amount: number): number {
+    if (!Number.isInteger(amount)) throw new DialectError(`dateadd amount must be a whole number, got "${amount}"`);
+    return amount;
+  }
+
+  /** The start of the `part` holding `expr`; weeks start on Monday (ISO). */
   dateTrunc(part: string, expr: string): string {
     return `date_trunc('${this.checkPart(part)}', ${expr})`;
   }
@@ -71,10 +78,13 @@ export abstract class AnsiDialect {
   }
 
   dateAdd(part: string, amount: number, expr: string): string {
-    return `(${expr} + interval '${Number(amount)} ${this.checkPart(part)}')`;
+    return `(${expr} + interval '${this.checkAmount(Number(amount))} ${this.checkPart(part)}')`;
   }
 
-  /** Whole `part`s from `start` to `end` (end - start), counted as boundaries crossed. */
+  /**
+   * Whole `part`s from `start` to `end` (end - start), counted as boundaries crossed, so the
+   * day difference of 23:00 and 01:00 the next day is 1. Weeks are ISO weeks (they start on Monday).
+   */
   dateDiff(part: string, start: string, end: string): string {
     return `datediff('${this.checkPart(part)}', ${start}, ${end})`;
   }

@@ -15,7 +15,10 @@ export class DuckDbDialect extends AnsiDialect {
     json: 'json',
   };
 
+  /** DuckDB's date_diff counts boundaries, except for weeks (whole 7-day spans): count Monday boundaries instead. */
   override dateDiff(part: string, start: string, end: string): string {
-    return `date_diff('${this.checkPart(part)}', ${start}, ${end})`;
+    const p = this.checkPart(part);
+    if (p === 'week') return `date_diff('week', ${this.dateTrunc('week', start)}, ${this.dateTrunc('week', end)})`;
+    return `date_diff('${p}', ${start}, ${end})`;
   }
 }

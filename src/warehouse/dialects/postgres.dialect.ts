@@ -15,10 +15,16 @@ export class PostgresDialect extends AnsiDialect {
     json: 'jsonb',
   };
 
-  /** Postgres counts whole days between dates; longer parts from age(), shorter from epoch seconds. */
+  /** Postgres intervals have no quarter: add three months per quarter. */
+  override dateAdd(part: string, amount: number, expr: string): string {
+    if (this.checkPart(part) === 'quarter') return super.dateAdd('month', this.checkAmount(Number(amount)) * 3, expr);
+    return super.dateAdd(part, amount, expr);
+  }
+
+  /** Boundaries crossed: days by date subtraction, weeks from Mondays, longer parts from extract(), shorter from epoch seconds. */
   override dateDiff(part: string, start: string, end: string): string {
     const p = this.checkPart(part);
-    const seconds = `extract(epoch from (${this.dateTrunc(p === 'week' ? 'day' : p, end)} - ${this.dateTrunc(p === 'week' ? 'day' : p, start)}))`;
+    const seconds = `extract(epoch from (${this.dateTrunc(p, end)} - ${this.dateTrunc(p, start)}))`;
     switch (p) {
       case 'year':
         return `(extract(year from ${end}) - extract(year from ${start}))::int`;
@@ -27,7 +33,7 @@ export class PostgresDialect extends AnsiDialect {
       case 'month':
         return `((extract(year from ${end}) - extract(year from ${start})) * 12 + extract(month from ${end}) - extract(month from ${start}))::int`;
       case 'week':
-        return `floor(${seconds} / 604800)::int`;
+        return `((${this.toDate(this.dateTrunc('week', end))} - ${this.toDate(this.dateTrunc('week', start))}) / 7)`;
       case 'day':
         return `(${this.toDate(end)} - ${this.toDate(start)})`;
       case 'hour':
@@ -44,7 +50,8 @@ export class PostgresDialect extends AnsiDialect {
   }
 
   override jsonValue(expr: string, path: string[]): string {
-    return `(${expr})::jsonb #>> ${this.stringLiteral(`{${path.map((p) => `"${p.replace(/["\\]/g, '\\$&')}"`).join(',')}}`)}`;
+    // parenthesized: #>> binds like any operator, so `'x' || a #>> '{b}'` would apply #>> to ('x' || a)
+    return `((${expr})::jsonb #>> ${this.stringLiteral(`{${path.map((p) => `"${p.replace(/["\\]/g, '\\$&')}"`).join(',')}}`)})`;
   }
 
   /** Postgres tracks dependent views: dropping a relation drops them too (the DAG rebuilds them). */

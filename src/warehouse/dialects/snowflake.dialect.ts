@@ -29,7 +29,7 @@ export class SnowflakeDialect extends AnsiDialect {
   }
 
   override dateAdd(part: string, amount: number, expr: string): string {
-    return `dateadd(${this.checkPart(part)}, ${Number(amount)}, ${expr})`;
+    return `dateadd(${this.checkPart(part)}, ${this.checkAmount(Number(amount))}, ${expr})`;
   }
 
   override dateDiff(part: string, start: string, end: string): string {

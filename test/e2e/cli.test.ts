@@ -1,0 +1,286 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunningService } from '../../src/server/service-file';
+import { REPO_ROOT, TempProject } from '../support/temp-project';
+
+/** The built CLI (bin/cdp.js -> dist/) in child processes, as a user runs it. */
+
+const CDP = join(REPO_ROOT, 'bin', 'cdp.js');
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of a user's shell, without the variables that would point cdp elsewhere. */
+function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CDP_') && k !== 'PORT') env[k] = v;
+  return { ...env, NO_COLOR: '1', ...extra };
+}
+
+/** Runs `cdp <args>` to the end (asynchronously: a service child may be writing to its pipes meanwhile). */
+function cdp(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CDP, ...args], { cwd: opts.cwd ?? REPO_ROOT, env: cleanEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`cdp ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 30000} ms\n${stdout}\n${stderr}`));
+    }, opts.timeoutMs ?? 30000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** A `cdp serve` child process and everything it printed. */
+class Server {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(readonly dir: string) {
+    this.child = spawn(process.execPath, [CDP, 'serve', '-p', dir], { cwd: dir, env: cleanEnv({ PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get serviceFile(): string {
+    return join(this.dir, '.cdp', 'service.json');
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Waits until the service wrote .cdp/service.json and printed where it listens. */
+  async ready(timeoutMs = 20000): Promise<RunningService> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (!this.running) throw new Error(`cdp serve exited early\n${this.stdout}\n${this.stderr}`);
+      if (existsSync(this.serviceFile) && /cdp is serving/.test(this.stdout)) {
+        return JSON.parse(readFileSync(this.serviceFile, 'utf8')) as RunningService;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`cdp serve did not write ${this.serviceFile} in ${timeoutMs} ms\n${this.stdout}\n${this.stderr}`);
+  }
+
+  async stop(signal: NodeJS.Signals, timeoutMs = 15000) {
+    this.child.kill(signal);
+    const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`cdp serve did not stop on ${signal}`)), timeoutMs).unref());
+    return Promise.race([this.exited, timer]);
+  }
+
+  /** Last resort for afterAll: this child only, by its pid. */
+  kill(): void {
+    if (this.running) this.child.kill('SIGKILL');
+  }
+}
+
+const servers: Server[] = [];
+const projects: TempProject[] = [];
+
+function demo(): TempProject {
+  const p = TempProject.demo();
+  projects.push(p);
+  return p;
+}
+
+function project(files: Record<string, string>): TempProject {
+  const p = new TempProject(files);
+  projects.push(p);
+  return p;
+}
+
+beforeAll(() => {
+  // the CLI under test is the compiled one: build it from the current sources
+  execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'pipe' });
+  expect(existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js'))).toBe(true);
+}, 120000);
+
+afterAll(() => {
+  for (const s of servers) s.kill();
+  for (const p of projects) p.cleanup();
+});
+
+describe('cdp --help', () => {
+  it('lists the commands', async () => {
+    const { code, stdout } = await cdp(['--help']);
+    expect(code).toBe(0);
+    const commands = stdout.slice(stdout.indexOf('Commands:'));
+    for (const name of ['compile', 'run', 'test', 'seed', 'build', 'serve', 'token']) expect(commands).toMatch(new RegExp(`^\\s+${name}\\b`, 'm'));
+  });
+});
+
+describe('the demo project', () => {
+  let p: TempProject;
+
+  beforeAll(() => {
+    p = demo();
+  });
+
+  it('cdp compile writes the compiled SQL to target/compiled/duckdb/', async () => {
+    const compiled = join(p.dir, 'target', 'compiled', 'duckdb');
+    expect(existsSync(compiled)).toBe(false);
+    const { code, stdout, stderr } = await cdp(['compile', '-p', p.dir]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/5 models and \d+ tests compiled for duckdb/);
+    for (const file of ['staging/stg_order_lines.sql', 'staging/stg_orders.sql', 'staging/stg_customers.sql', 'marts/daily_revenue.sql', 'marts/customer_summary.sql']) {
+      expect(existsSync(join(compiled, 'models', file))).toBe(true);
+    }
+    const sql = readFileSync(join(compiled, 'models', 'marts', 'customer_summary.sql'), 'utf8');
+    expect(sql).toContain('"analytics"."stg_customers"');
+    expect(sql).not.toContain('{{');
+    expect(existsSync(join(compiled, 'tests', 'unique_customer_summary_customer_id.sql'))).toBe(true);
+  });
+
+  it('cdp build seeds, runs and tests the demo and prints a line per node', async () => {
+    const { code, stdout, stderr } = await cdp(['build', '-p', p.dir]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/1 of 6 OK\s+seed online_retail \.+ \[[\d,]+ rows in [\d.]+s\]/);
+    expect(stdout).toMatch(/OK\s+view stg_order_lines \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/OK\s+table stg_orders \.+ \[[\d,]+ rows in [\d.]+s\]/);
+    expect(stdout).toMatch(/OK\s+incremental daily_revenue \.+ \[[\d,]+ rows/);
+    expect(stdout).toMatch(/OK\s+table customer_summary \.+ \[[\d,]+ rows/);
+    expect(stdout).toMatch(/PASS\s+test unique_customer_summary_customer_id \.+/);
+    expect(stdout).not.toMatch(/\b(ERROR|FAIL|SKIP)\b/);
+    expect(stdout).toMatch(/build finished: \d+ ok\n$/);
+  });
+
+  it('cdp run -s nope exits non-zero and says the selector matches nothing', async () => {
+    const { code, stdout, stderr } = await cdp(['run', '-s', 'nope', '-p', p.dir]);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('selector "nope" matches no model or seed');
+    expect(stdout).toBe('');
+  });
+
+  describe('with `cdp serve` running', () => {
+    let server: Server;
+    let service: RunningService;
+
+    beforeAll(async () => {
+      server = new Server(p.dir);
+      servers.push(server);
+      service = await server.ready();
+    });
+
+    it('writes .cdp/service.json (owner-only) with the real port it listens on', () => {
+      expect(service.pid).toBe(server.child.pid);
+      const port = Number(new URL(service.url).port);
+      expect(port).toBeGreaterThan(0);
+      expect(server.stdout).toContain(`on http://localhost:${port} (API docs: http://localhost:${port}/docs)`);
+      // eslint-disable-next-line no-bitwise
+      expect(require('node:fs').statSync(server.serviceFile).mode & 0o777).toBe(0o600);
+    });
+
+    it('cdp run sends the job to the service instead of opening the locked DuckDB file', async () => {
+      const { code, stdout, stderr } = await cdp(['run', '-s', 'stg_orders', '-p', p.dir]);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout).toContain(`the service is running (pid ${service.pid}, ${service.url}); sending the run to it`);
+      expect(stdout).toMatch(/1 of 1 OK\s+table stg_orders \.+ \[[\d,]+ rows/);
+      expect(stdout).toMatch(/run finished: 1 ok/);
+      expect(stdout).not.toMatch(/lock/i);
+    });
+
+    it('cdp test through the service passes', async () => {
+      const { code, stdout } = await cdp(['test', '-s', 'stg_orders', '-p', p.dir]);
+      expect(code).toBe(0);
+      expect(stdout).toContain('sending the test to it');
+      expect(stdout).toMatch(/PASS\s+test unique_stg_orders_order_id/);
+    });
+
+    it('the service answers /health and never logs the Authorization header', async () => {
+      const res = await fetch(new URL('/health', service.url));
+      expect(res.status).toBe(200);
+      expect(server.stdout).toContain('"url":"/api/models/run"');
+      expect(server.stdout).toContain('"authorization":"[redacted]"');
+      expect(server.stdout).not.toContain(service.token);
+      expect(server.stderr).not.toContain(service.token);
+    });
+
+    it('SIGTERM stops it and removes .cdp/service.json; the CLI then works on its own', async () => {
+      const { code, signal } = await server.stop('SIGTERM');
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      expect(existsSync(server.serviceFile)).toBe(false);
+
+      const direct = await cdp(['run', '-s', 'stg_orders', '-p', p.dir]);
+      expect(direct.stderr).toBe('');
+      expect(direct.code).toBe(0);
+      expect(direct.stdout).not.toContain('the service is running');
+      expect(direct.stdout).toMatch(/OK\s+table stg_orders/);
+    });
+
+    it('SIGINT (Ctrl-C) also removes .cdp/service.json', async () => {
+      const again = new Server(p.dir);
+      servers.push(again);
+      await again.ready();
+      expect(again.stdout).not.toContain('cdp_admin_'); // the token of the first start is not printed again
+      await again.stop('SIGINT');
+      expect(existsSync(again.serviceFile)).toBe(false);
+    });
+  });
+});
+
+describe('errors a user makes', () => {
+  it('an unknown key in cdp.yaml exits non-zero naming file:line and the key', async () => {
+    const p = project({ 'cdp.yaml': 'name: broken\nwarehouse:\n  type: duckdb\n  pathh: .cdp/warehouse.duckdb\n' });
+    const { code, stdout, stderr } = await cdp(['run', '-p', p.dir]);
+    expect(code).not.toBe(0);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`${join(p.dir, 'cdp.yaml')}:4:`);
+    expect(stderr).toContain('warehouse.pathh: unknown key');
+    expect(stderr).toMatch(/allowed here: .*\bpath\b/);
+  });
+
+  describe('a small project', () => {
+    let p: TempProject;
+
+    beforeAll(async () => {
+      p = project({
+        'cdp.yaml': 'name: small\n',
+        'seeds/people.csv': 'id,name\n1,ann\n1,bob\n2,cy\n',
+        'models/people_model.sql': 'select id, name from {{ref "people"}}\n',
+        'models/broken.sql': 'select no_such_column from {{ref "people"}}\n',
+        'models/schema.yml': 'models:\n  - name: people_model\n    columns:\n      - { name: id, tests: [unique, not_null] }\n',
+      });
+      const seeded = await cdp(['seed', '-p', p.dir]);
+      expect(seeded.code).toBe(0);
+    });
+
+    it('a model with a SQL error exits 1 naming the model and its compiled SQL', async () => {
+      // run from the project folder, without -p, as a user in it would
+      const { code, stdout, stderr } = await cdp(['run', '-s', 'broken'], { cwd: p.dir });
+      expect(code).toBe(1);
+      const out = stdout + stderr;
+      expect(out).toMatch(/ERROR\s+view broken/);
+      expect(out).toContain('model broken failed (compiled SQL: target/compiled/duckdb/models/broken.sql)');
+      expect(out).toContain('no_such_column');
+      expect(out).toMatch(/run finished with problems: 0 ok, 1 errors/);
+    });
+
+    it('cdp test exits 1 when a data test fails', async () => {
+      const run = await cdp(['run', '-s', 'people_model', '-p', p.dir]);
+      expect(run.code).toBe(0);
+      const { code, stdout } = await cdp(['test', '-s', 'people_model', '-p', p.dir]);
+      expect(code).toBe(1);
+      expect(stdout).toMatch(/FAIL\s+test unique_people_model_id \.+ \[1 failing rows in/);
+      expect(stdout).toMatch(/PASS\s+test not_null_people_model_id/);
+      expect(stdout).toMatch(/test finished with problems: 1 ok, 1 failed tests/);
+    });
+  });
+});

@@ -1,0 +1,4 @@
+-- rows whose "orders" is null
+select *
+from "analytics"."customer_summary"
+where "orders" is null

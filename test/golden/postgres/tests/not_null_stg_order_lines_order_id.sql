@@ -1,0 +1,4 @@
+-- rows whose "order_id" is null
+select *
+from "analytics"."stg_order_lines"
+where "order_id" is null

@@ -1,0 +1,4 @@
+-- rows whose "ORDERS" is null
+select *
+from "DEMO"."ANALYTICS"."CUSTOMER_SUMMARY"
+where "ORDERS" is null

@@ -1,0 +1,4 @@
+-- rows whose "COUNTRY" is null
+select *
+from "DEMO"."ANALYTICS"."STG_CUSTOMERS"
+where "COUNTRY" is null
