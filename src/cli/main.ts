@@ -10,6 +10,9 @@ import { Workspace } from '../workspace/workspace';
 import { printJobEvent } from './progress';
 import { findRunningService, type RunningService } from '../server/service-file';
 import { createAdminToken } from '../auth/admin-token';
+import { compileSelection } from '../models/compiler';
+import { loadProject } from '../models/project';
+import { dialectFor } from '../warehouse/dialects';
 
 type JobCommand = 'run' | 'test' | 'seed' | 'build' | 'compile';
 
@@ -27,6 +30,11 @@ function jobCommand(name: JobCommand, description: string, extra: (c: Command) =
     .action(async (opts: { select?: string[]; fullRefresh?: boolean; vars?: string }) => {
       const config = loadConfig({ projectDir: program.opts<{ projectDir?: string }>().projectDir });
       const options: JobOptions = { select: opts.select, fullRefresh: opts.fullRefresh, vars: parseVars(opts.vars), triggeredBy: 'cli', onEvent: (e) => printJobEvent(e) };
+      if (name === 'compile' && (config.warehouse.type === 'bigquery' || config.warehouse.type === 'snowflake')) {
+        // These warehouses compile without a connection; incremental models compile as full builds.
+        const { models, tests } = await compileSelection(loadProject(config), dialectFor(config.warehouse.type), options.select, async () => false, options.vars);
+        return printCompiled(config, config.warehouse.type, models.map((m) => m.compiledPath), tests.length);
+      }
       const service = await findRunningService(config);
       if (service) {
         process.stdout.write(`the service is running (pid ${service.pid}, ${service.url}); sending the ${name} to it\n`);
@@ -38,9 +46,7 @@ function jobCommand(name: JobCommand, description: string, extra: (c: Command) =
         const engine = new ModelEngine(ws);
         if (name === 'compile') {
           const { models, tests } = await engine.compile(options);
-          for (const m of models) process.stdout.write(`compiled ${m.model.name} -> ${m.compiledPath}\n`);
-          process.stdout.write(`${models.length} models and ${tests.length} tests compiled for ${ws.warehouse.dialect.name} into ${config.paths.target}/compiled/${ws.warehouse.dialect.name}/\n`);
-          return;
+          return printCompiled(config, ws.warehouse.dialect.name, models.map((m) => m.compiledPath), tests.length);
         }
         finish(name, await engine[name](options));
       } finally {
@@ -87,6 +93,11 @@ program
     }
   });
 
+function printCompiled(config: CdpConfig, dialect: string, models: string[], tests: number): void {
+  for (const path of models) process.stdout.write(`compiled ${path}\n`);
+  process.stdout.write(`${models.length} models and ${tests} tests compiled for ${dialect} into ${config.paths.target}/compiled/${dialect}/\n`);
+}
+
 function parseVars(json: string | undefined): Record<string, unknown> | undefined {
   if (!json) return undefined;
   try {
@@ -117,6 +128,7 @@ async function remoteJob(service: RunningService, command: JobCommand, options: 
   if (!response.ok) throw new Error(body.message ?? `the service answered ${response.status}`);
   if (command === 'compile') {
     for (const p of body.compiled?.models ?? []) process.stdout.write(`compiled ${p}\n`);
+    process.stdout.write(`${body.compiled?.models.length ?? 0} models and ${body.compiled?.tests.length ?? 0} tests compiled by the service\n`);
     return undefined;
   }
   body.results.forEach((r, i) => {

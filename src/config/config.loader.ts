@@ -50,6 +50,8 @@ export function loadConfig(options: LoadConfigOptions = {}): CdpConfig {
     throw new ConfigError(`${configFile}: expected a mapping of keys (warehouse, control_store, ...) at the top level`);
   }
 
+  // declared before interpolation: an unset ${ENV} reference reports its position through originOf
+  const overrideOrigins = new Map<string, string>();
   const originOf = (path: Path): Origin => {
     const envName = overrideOrigins.get(path.join('.'));
     if (envName) return { env: envName };
@@ -66,12 +68,11 @@ export function loadConfig(options: LoadConfigOptions = {}): CdpConfig {
   const interpolated = interpolateEnv(raw as Record<string, unknown>, env, [], (path, name) =>
     fail(originOf(path), path, `environment variable ${name} is not set`),
   );
-  const overrideOrigins = new Map<string, string>();
   applyEnvOverrides(interpolated, env, overrideOrigins);
 
   const parsed = cdpConfigSchema.safeParse(interpolated);
   if (!parsed.success) {
-    const messages = parsed.error.issues.map((issue) => describeIssue(issue, originOf));
+    const messages = parsed.error.issues.map((issue) => describeIssue(issue, originOf, interpolated));
     throw new ConfigError(messages.join('\n'));
   }
   const config: CdpConfig = { ...parsed.data, projectDir, configFile, adminToken: env.CDP_ADMIN_TOKEN || undefined };
@@ -97,35 +98,66 @@ function formatOrigin(origin: Origin): string {
 const formatPath = (path: Path): string =>
   path.length === 0 ? '(top level)' : path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 
-function describeIssue(issue: z.core.$ZodIssue, originOf: (p: Path) => Origin): string {
+function describeIssue(issue: z.core.$ZodIssue, originOf: (p: Path) => Origin, config: unknown): string {
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
     return issue.keys
-      .map((key) => `${formatOrigin(originOf([...path, key]))}: ${formatPath([...path, key])}: unknown key (allowed here: ${allowedKeys(path).join(', ')})`)
+      .map((key) => `${formatOrigin(originOf([...path, key]))}: ${formatPath([...path, key])}: unknown key (allowed here: ${allowedKeys(path, config).join(', ')})`)
       .join('\n');
   }
   let message = issue.message;
+  const value = valueAt(config, path);
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
-    message = 'expected one of "duckdb", "postgres", "bigquery", "snowflake"';
+    message = `expected one of "duckdb", "postgres", "bigquery", "snowflake"${value === undefined ? '' : `, got ${JSON.stringify(value)}`}`;
+  } else if (issue.code === 'invalid_type' && value === undefined) {
+    message = `required key is missing (expected ${issue.expected})`;
+  } else if (value !== null && ['string', 'number', 'boolean'].includes(typeof value)) {
+    message += ` (got ${JSON.stringify(value)})`;
   }
   return `${formatOrigin(originOf(path))}: ${formatPath(path)}: ${message}`;
 }
 
-/** The keys the schema allows at a path, to suggest them next to an unknown key. */
-function allowedKeys(path: Path): string[] {
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function valueAt(config: unknown, path: Path): unknown {
+  let v = config;
+  for (const key of path) v = isRecord(v) || Array.isArray(v) ? (v as Record<string | number, unknown>)[key] : undefined;
+  return v;
+}
+
+type Shape = Record<string, z.ZodType>;
+
+/**
+ * The keys the schema allows at a path, to suggest them next to an unknown key. Inside the
+ * warehouse union they are the keys of the warehouse type the config names (duckdb: path, ...).
+ */
+function allowedKeys(path: Path, config: unknown): string[] {
   let schema: z.ZodType = cdpConfigSchema;
+  let value = config;
   for (const key of path) {
-    schema = unwrap(schema);
-    const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+    const shape = shapeOf(schema, value);
     if (!shape || typeof key !== 'string' || !shape[key]) return [];
     schema = shape[key];
+    value = isRecord(value) ? value[key] : undefined;
   }
-  schema = unwrap(schema);
-  const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  const shape = shapeOf(schema, value);
   if (shape) return Object.keys(shape);
-  const options = (schema as unknown as { options?: z.ZodType[] }).options;
+  const options = (unwrap(schema) as unknown as { options?: z.ZodType[] }).options;
   if (options) return [...new Set(options.flatMap((o) => Object.keys((unwrap(o) as unknown as { shape: object }).shape)))];
   return [];
+}
+
+/** An object schema's shape; for a union, the shape of the option whose `type` literal the value names. */
+function shapeOf(schema: z.ZodType, value: unknown): Shape | undefined {
+  const s = unwrap(schema) as unknown as { shape?: Shape; options?: z.ZodType[] };
+  if (s.shape) return s.shape;
+  const type = isRecord(value) ? value.type : undefined;
+  for (const option of s.options ?? []) {
+    const shape = (unwrap(option) as unknown as { shape?: Shape }).shape;
+    const literal = shape?.type as unknown as { _zod?: { def: { values?: unknown[] } } } | undefined;
+    if (type !== undefined && literal?._zod?.def.values?.includes(type)) return shape;
+  }
+  return undefined;
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {
@@ -193,6 +225,9 @@ function applyEnvOverrides(config: Record<string, unknown>, env: NodeJS.ProcessE
   }
   if (env.CDP_WAREHOUSE_SCHEMA) set(['warehouse', 'schema'], env.CDP_WAREHOUSE_SCHEMA, 'CDP_WAREHOUSE_SCHEMA');
   if (env.CDP_CONTROL_STORE_URL) set(['control_store', 'url'], env.CDP_CONTROL_STORE_URL, 'CDP_CONTROL_STORE_URL');
-  if (env.PORT) set(['server', 'port'], Number(env.PORT), 'PORT');
+  if (env.PORT) {
+    if (!/^\s*\d+\s*$/.test(env.PORT)) throw new ConfigError(`environment variable PORT: expected a port number (0-65535), got "${env.PORT}"`);
+    set(['server', 'port'], Number(env.PORT), 'PORT');
+  }
   if (env.CDP_LOG_LEVEL) set(['log_level'], env.CDP_LOG_LEVEL, 'CDP_LOG_LEVEL');
 }

@@ -5,6 +5,7 @@ import type { Dialect } from '../warehouse/dialects';
 import type { Relation } from '../warehouse/warehouse';
 import { compileDataTest, type DataTest } from './data-test';
 import type { ModelNode, Project } from './project';
+import { ModelGraph } from './dag';
 import { renderModel } from './renderer';
 
 export interface CompiledModel {
@@ -27,6 +28,24 @@ export function compileModel(project: Project, model: ModelNode, dialect: Dialec
   const compiledPath = join(project.config.paths.target, 'compiled', dialect.name, model.path);
   writeCompiled(project, compiledPath, sql);
   return { model, sql, compiledPath, isIncremental };
+}
+
+/** Compiles the selected models (and the tests on them); `isIncremental` says which incremental models already exist. */
+export async function compileSelection(
+  project: Project,
+  dialect: Dialect,
+  select: string[] | undefined,
+  isIncremental: (model: ModelNode) => Promise<boolean>,
+  vars?: Record<string, unknown>,
+): Promise<{ models: CompiledModel[]; tests: string[] }> {
+  const selected = new ModelGraph(project).select(select);
+  const models: CompiledModel[] = [];
+  for (const name of selected) {
+    const model = project.models.get(name);
+    if (model?.config.enabled) models.push(compileModel(project, model, dialect, await isIncremental(model), vars));
+  }
+  const tests = project.tests.filter((t) => selected.includes(t.node)).map((t) => compileTest(project, t, dialect).compiledPath);
+  return { models, tests };
 }
 
 export function compileTest(project: Project, test: DataTest, dialect: Dialect): CompiledTest {

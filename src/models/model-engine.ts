@@ -2,7 +2,7 @@ import type { Workspace } from '../workspace/workspace';
 import { errorMessage } from '../errors/cdp-error';
 import { queryValue, type Relation } from '../warehouse/warehouse';
 import { loadSeed } from '../seeds/seed-loader';
-import { compileModel, compileTest, displayPath, relationOf, type CompiledModel } from './compiler';
+import { compileModel, compileSelection, compileTest, displayPath, relationOf, type CompiledModel } from './compiler';
 import { ModelGraph } from './dag';
 import type { JobListener, JobResult, NodeResult } from './job-events';
 import type { ModelNode, Project } from './project';
@@ -29,18 +29,7 @@ export class ModelEngine {
 
   /** Compiles the selected models and their tests to target/compiled/<dialect>/ without running anything. */
   async compile(options: JobOptions = {}): Promise<{ models: CompiledModel[]; tests: string[] }> {
-    const project = this.ws.project();
-    const graph = new ModelGraph(project);
-    const dialect = this.ws.warehouse.dialect;
-    const models: CompiledModel[] = [];
-    const selected = graph.select(options.select);
-    for (const name of selected) {
-      const model = project.models.get(name);
-      if (!model || !model.config.enabled) continue;
-      models.push(compileModel(project, model, dialect, await this.isIncremental(model, options.fullRefresh), options.vars));
-    }
-    const tests = project.tests.filter((t) => selected.includes(t.node)).map((t) => compileTest(project, t, dialect).compiledPath);
-    return { models, tests };
+    return compileSelection(this.ws.project(), this.ws.warehouse.dialect, options.select, (m) => this.isIncremental(m, options.fullRefresh), options.vars);
   }
 
   run(options: JobOptions = {}): Promise<JobResult> {
