@@ -52,9 +52,16 @@ export function loadConfig(options: LoadConfigOptions = {}): CdpConfig {
 
   // declared before interpolation: an unset ${ENV} reference reports its position through originOf
   const overrideOrigins = new Map<string, string>();
-  const originOf = (path: Path): Origin => {
+  /** Where the value at `path` was written; `atKey`: where its key was (for an unknown key, on its own line). */
+  const originOf = (path: Path, atKey = false): Origin => {
     const envName = overrideOrigins.get(path.join('.'));
     if (envName) return { env: envName };
+    const parent = atKey && path.length > 0 ? doc.getIn(path.slice(0, -1), true) : undefined;
+    const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && item.key.value === path[path.length - 1]) : undefined;
+    if (pair && isScalar(pair.key) && pair.key.range) {
+      const { line, col } = lineCounter.linePos(pair.key.range[0]);
+      return { file: configFile, line, column: col };
+    }
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n), true) as Node | undefined;
       if (node && (isScalar(node) || isMap(node) || isSeq(node)) && node.range) {
@@ -66,7 +73,7 @@ export function loadConfig(options: LoadConfigOptions = {}): CdpConfig {
   };
 
   const interpolated = interpolateEnv(raw as Record<string, unknown>, env, [], (path, name) =>
-    fail(originOf(path), path, `environment variable ${name} is not set`),
+    fail(originOf(path), path, `environment variable ${name} is not set (set it, or give a default: \${${name}:-...})`),
   );
   applyEnvOverrides(interpolated, env, overrideOrigins);
 
@@ -98,14 +105,15 @@ function formatOrigin(origin: Origin): string {
 const formatPath = (path: Path): string =>
   path.length === 0 ? '(top level)' : path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 
-function describeIssue(issue: z.core.$ZodIssue, originOf: (p: Path) => Origin, config: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue, originOf: (p: Path, atKey?: boolean) => Origin, config: unknown): string {
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
     return issue.keys
-      .map((key) => `${formatOrigin(originOf([...path, key]))}: ${formatPath([...path, key])}: unknown key (allowed here: ${allowedKeys(path, config).join(', ')})`)
+      .map((key) => `${formatOrigin(originOf([...path, key], true))}: ${formatPath([...path, key])}: unknown key (allowed here: ${allowedKeys(path, config).join(', ')})`)
       .join('\n');
   }
-  let message = issue.message;
+  // the schema's own format messages name what is wanted ("a postgres:// URL")
+  let message = issue.code === 'invalid_format' && /^an? /.test(issue.message) ? `expected ${issue.message}` : issue.message;
   const value = valueAt(config, path);
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
     message = `expected one of "duckdb", "postgres", "bigquery", "snowflake"${value === undefined ? '' : `, got ${JSON.stringify(value)}`}`;

@@ -27,7 +27,7 @@ export function columnName(header: string): string {
  * Loads a seed (one CSV, or a folder of CSVs with one header) into its table. Rows stream from disk
  * into a staging table as text; the swap into the real table, with the declared column types, is one
  * transaction, so a bad file leaves the previous table as it was. Empty cells are NULL.
- * A folder seed gets lineage columns `_file` and `_line`.
+ * A folder seed gets lineage columns `_file` and `_line` (the record's number within its file).
  */
 export async function loadSeed(warehouse: Warehouse, project: Project, seed: SeedNode, onProgress?: (rows: number) => void): Promise<number> {
   const d = warehouse.dialect;
@@ -48,21 +48,26 @@ export async function loadSeed(warehouse: Warehouse, project: Project, seed: See
   let total = 0;
   async function* rows(): AsyncIterable<unknown[]> {
     for (const file of seed.files) {
-      const parser = createReadStream(file).pipe(parse({ bom: true, from_line: 2, relax_quotes: true, relax_column_count: true }));
-      let line = 1;
-      for await (const record of parser as AsyncIterable<string[]>) {
-        line++;
-        if (record.length !== headers.length) {
-          throw new SeedError(`${rel(project, file)}:${line}: expected ${headers.length} values (${headers.join(',')}), found ${record.length}`);
-        }
-        const values: unknown[] = record.map((v) => (v === '' ? null : v));
-        if (isFolder) values.push(basename(file), line - 1);
-        total++;
-        if (total % 50_000 === 0) onProgress?.(total);
-        yield values;
-      }
       if (headers.join(',') !== (await readHeader(file, project)).join(',')) {
         throw new SeedError(`${rel(project, file)}: header differs from ${rel(project, seed.files[0])}; every file of seed ${seed.name} needs the same columns`);
+      }
+      const parser = createReadStream(file).pipe(parse({ bom: true, from_line: 2, relax_quotes: true, relax_column_count: true, info: true }));
+      let dataRow = 0;
+      try {
+        for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+          dataRow++;
+          if (record.length !== headers.length) {
+            throw new SeedError(`${rel(project, file)}:${info.lines}: expected ${headers.length} values (${headers.join(',')}), found ${record.length}`);
+          }
+          const values: unknown[] = record.map((v) => (v === '' ? null : v));
+          if (isFolder) values.push(basename(file), dataRow);
+          total++;
+          if (total % 50_000 === 0) onProgress?.(total);
+          yield values;
+        }
+      } catch (e) {
+        if (e instanceof SeedError) throw e;
+        throw new SeedError(`${rel(project, file)}: ${(e as Error).message}`);
       }
     }
   }
