@@ -21,7 +21,8 @@ export class AppModule {
             // secrets never reach the logs
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'], censor: '[redacted]' },
             transport: process.stdout.isTTY && !process.env.CI ? { target: 'pino-pretty', options: { singleLine: true, colorize: true } } : undefined,
-            autoLogging: { ignore: (req) => req.url === '/health' },
+            // originalUrl: inside the middleware req.url has its mount prefix stripped ("/")
+            autoLogging: { ignore: (req) => ((req as { originalUrl?: string }).originalUrl ?? req.url)?.split('?')[0] === '/health' },
           },
         }),
         WorkspaceModule,

@@ -13,7 +13,9 @@ export async function createApp(config: CdpConfig): Promise<NestFastifyApplicati
   });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.enableShutdownHooks();
+  // On SIGINT/SIGTERM: close the app, then exit (rather than re-raise the signal) so 'exit'
+  // handlers run: `cdp serve` removes .cdp/service.json there, and pino flushes its logs.
+  app.enableShutdownHooks([], { useProcessExit: true });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

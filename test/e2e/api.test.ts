@@ -11,7 +11,11 @@ import { TempProject } from '../support/temp-project';
 const ADMIN_TOKEN = 'test-admin-token';
 const DEMO_MODELS = ['stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary'];
 
-interface Answer<T = any> {
+/** A parsed JSON answer: its shape is what the assertions check. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+interface Answer<T = Json> {
   status: number;
   headers: Headers;
   body: T;
@@ -25,7 +29,7 @@ async function listen(app: NestFastifyApplication): Promise<string> {
 }
 
 function client(base: string) {
-  return async function call<T = any>(method: string, path: string, opts: { token?: string | null; body?: unknown; rawBody?: string } = {}): Promise<Answer<T>> {
+  return async function call<T = Json>(method: string, path: string, opts: { token?: string | null; body?: unknown; rawBody?: string } = {}): Promise<Answer<T>> {
     const headers: Record<string, string> = {};
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     let body: string | undefined;

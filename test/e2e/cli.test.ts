@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunningService } from '../../src/server/service-file';
 import { REPO_ROOT, TempProject } from '../support/temp-project';
@@ -183,8 +183,7 @@ describe('the demo project', () => {
       const port = Number(new URL(service.url).port);
       expect(port).toBeGreaterThan(0);
       expect(server.stdout).toContain(`on http://localhost:${port} (API docs: http://localhost:${port}/docs)`);
-      // eslint-disable-next-line no-bitwise
-      expect(require('node:fs').statSync(server.serviceFile).mode & 0o777).toBe(0o600);
+      expect(statSync(server.serviceFile).mode & 0o777).toBe(0o600);
     });
 
     it('cdp run sends the job to the service instead of opening the locked DuckDB file', async () => {
@@ -204,13 +203,15 @@ describe('the demo project', () => {
       expect(stdout).toMatch(/PASS\s+test unique_stg_orders_order_id/);
     });
 
-    it('the service answers /health and never logs the Authorization header', async () => {
+    it('the service answers /health and never logs the Authorization header nor health checks', async () => {
       const res = await fetch(new URL('/health', service.url));
       expect(res.status).toBe(200);
       expect(server.stdout).toContain('"url":"/api/models/run"');
       expect(server.stdout).toContain('"authorization":"[redacted]"');
       expect(server.stdout).not.toContain(service.token);
       expect(server.stderr).not.toContain(service.token);
+      // health checks (the CLI makes one before each job) are not logged as requests
+      expect(server.stdout).not.toContain('"url":"/health"');
     });
 
     it('SIGTERM stops it and removes .cdp/service.json; the CLI then works on its own', async () => {
