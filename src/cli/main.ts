@@ -139,6 +139,11 @@ async function remoteJob(service: RunningService, command: JobCommand, options: 
 }
 
 export function main(argv = process.argv): void {
+  // `cdp run | head` closes the pipe early: stop quietly instead of crashing on EPIPE.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   program.parseAsync(argv).catch((e: unknown) => {
     process.stderr.write(`error: ${errorMessage(e)}\n`);
     process.exitCode = 1;

@@ -67,4 +67,8 @@ function writeCompiled(project: Project, path: string, sql: string): void {
   writeFileSync(full, sql + '\n');
 }
 
-export const displayPath = (project: Project, path: string) => relative(process.cwd(), resolveIn(project.config.projectDir, path)) || path;
+/** A compiled file as messages show it: relative to the current folder when inside it, else to the project. */
+export function displayPath(project: Project, path: string): string {
+  const fromCwd = relative(process.cwd(), resolveIn(project.config.projectDir, path));
+  return fromCwd && !fromCwd.startsWith('..') ? fromCwd : path;
+}

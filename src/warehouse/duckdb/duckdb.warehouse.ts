@@ -3,8 +3,8 @@ import { dirname } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { DuckDbDialect } from '../dialects/duckdb.dialect';
 import { toWarehouseError, WarehouseError } from '../warehouse-error';
-import type { BindValue, Relation, RelationInfo, RelationKind, Row, Warehouse } from '../warehouse';
-import { describeRelation } from '../describe';
+import type { BindValue, Relation, Row } from '../warehouse';
+import { SqlWarehouse } from '../sql-warehouse';
 
 export interface DuckDbOptions {
   /** database file, or ':memory:' */
@@ -16,11 +16,13 @@ export interface DuckDbOptions {
  * The embedded default warehouse. One DuckDBInstance per process (DuckDB lets one process write
  * a file); each call takes its own connection, so queries can stream while others run.
  */
-export class DuckDbWarehouse implements Warehouse {
+export class DuckDbWarehouse extends SqlWarehouse {
   readonly type = 'duckdb';
   readonly dialect = new DuckDbDialect();
 
-  private constructor(private readonly instance: DuckDBInstance) {}
+  private constructor(private readonly instance: DuckDBInstance) {
+    super();
+  }
 
   static async open(options: DuckDbOptions): Promise<DuckDbWarehouse> {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -114,39 +116,9 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
-  async replaceTable(relation: Relation, selectSql: string): Promise<void> {
-    await this.transaction(this.dialect.createTable(relation, selectSql));
-  }
-
-  async createView(relation: Relation, selectSql: string): Promise<void> {
-    await this.transaction(this.dialect.createView(relation, selectSql));
-  }
-
-  async merge(target: Relation, selectSql: string, keys: string[]): Promise<number> {
-    const info = await this.describe(target);
-    if (!info) throw new WarehouseError(`${this.dialect.relation(target)} does not exist`);
-    const plan = this.dialect.merge(target, selectSql, keys, info.columns.map((c) => c.name));
-    const counts = await this.transaction(plan.statements);
-    return counts[plan.countIndex] ?? 0;
-  }
-
-  describe(relation: Relation): Promise<RelationInfo | null> {
-    return describeRelation(this, relation);
-  }
-
-  async dropRelation(relation: Relation, kind: RelationKind): Promise<void> {
-    await this.execute(this.dialect.drop(relation, kind));
-  }
-
-  async ensureSchema(schema: string): Promise<void> {
-    await this.execute(this.dialect.createSchema(schema));
-  }
-
-  async ping(): Promise<void> {
-    await this.execute('select 1');
-  }
-
   async close(): Promise<void> {
+    // fold the write-ahead log into the database file so a stopped service leaves one clean file
+    await this.execute('checkpoint').catch(() => undefined);
     this.instance.closeSync();
   }
 }

@@ -4,9 +4,9 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { PostgresDialect } from '../dialects/postgres.dialect';
-import { describeRelation } from '../describe';
-import { toWarehouseError, WarehouseError } from '../warehouse-error';
-import type { BindValue, Relation, RelationInfo, RelationKind, Row, Warehouse } from '../warehouse';
+import { toWarehouseError } from '../warehouse-error';
+import type { BindValue, Relation, Row } from '../warehouse';
+import { SqlWarehouse } from '../sql-warehouse';
 
 export interface PostgresOptions {
   url: string;
@@ -27,12 +27,13 @@ const types = {
 };
 
 /** PostgreSQL as a warehouse, through knex + pg. Rows stream through a server-side cursor. */
-export class PostgresWarehouse implements Warehouse {
+export class PostgresWarehouse extends SqlWarehouse {
   readonly type = 'postgres';
   readonly dialect = new PostgresDialect();
   readonly knex: Knex;
 
   constructor(options: PostgresOptions) {
+    super();
     this.knex = knex({
       client: 'pg',
       connection: { connectionString: options.url, types } as Knex.PgConnectionConfig,
@@ -101,38 +102,6 @@ export class PostgresWarehouse implements Warehouse {
     } finally {
       await this.knex.client.releaseConnection(client);
     }
-  }
-
-  async replaceTable(relation: Relation, selectSql: string): Promise<void> {
-    await this.transaction(this.dialect.createTable(relation, selectSql));
-  }
-
-  async createView(relation: Relation, selectSql: string): Promise<void> {
-    await this.transaction(this.dialect.createView(relation, selectSql));
-  }
-
-  async merge(target: Relation, selectSql: string, keys: string[]): Promise<number> {
-    const info = await this.describe(target);
-    if (!info) throw new WarehouseError(`${this.dialect.relation(target)} does not exist`);
-    const plan = this.dialect.merge(target, selectSql, keys, info.columns.map((c) => c.name));
-    const counts = await this.transaction(plan.statements);
-    return counts[plan.countIndex] ?? 0;
-  }
-
-  describe(relation: Relation): Promise<RelationInfo | null> {
-    return describeRelation(this, relation);
-  }
-
-  async dropRelation(relation: Relation, kind: RelationKind): Promise<void> {
-    await this.execute(this.dialect.drop(relation, kind));
-  }
-
-  async ensureSchema(schema: string): Promise<void> {
-    await this.execute(this.dialect.createSchema(schema));
-  }
-
-  async ping(): Promise<void> {
-    await this.execute('select 1');
   }
 
   async close(): Promise<void> {
