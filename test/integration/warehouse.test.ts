@@ -96,6 +96,11 @@ describe.each([{ engine: duckdbEngine() }, { engine: postgresEngine() }])('wareh
     if (ok) await engine.cleanup([schema, otherSchema]);
   });
 
+  test('a ? in SQL without params reaches the engine as written (string literals, comments)', async () => {
+    expect(await queryAll(wh, `select 'what?' as q -- really?\n`)).toEqual([{ q: 'what?' }]);
+    expect(await queryAll(wh, `select 'what?' as q, ? as v`, ['it?'])).toEqual([{ q: 'what?', v: 'it?' }]);
+  });
+
   test('execute and query bind ? params, quotes included', async () => {
     await wh.execute(`create table ${q('people')} (id ${t('integer')}, name ${t('string')}, score ${t('float')})`);
     const inserted = await wh.execute(`insert into ${q('people')} values (?, ?, ?), (?, ?, ?)`, [1, "O'Brien", 1.5, 2, 'Robert"); drop table people; --', null]);

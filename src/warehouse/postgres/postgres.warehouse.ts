@@ -7,6 +7,8 @@ import { PostgresDialect } from '../dialects/postgres.dialect';
 import { toWarehouseError } from '../warehouse-error';
 import type { BindValue, Relation, Row } from '../warehouse';
 import { SqlWarehouse } from '../sql-warehouse';
+import { toPgPlaceholders } from './placeholders';
+import QueryStream from 'pg-query-stream';
 
 export interface PostgresOptions {
   url: string;
@@ -41,21 +43,37 @@ export class PostgresWarehouse extends SqlWarehouse {
     });
   }
 
+  /** A pooled pg client for the length of `fn`. Queries go to pg directly: knex would rewrite every `?`. */
+  private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = (await this.knex.client.acquireConnection()) as pg.PoolClient;
+    try {
+      return await fn(client);
+    } finally {
+      await this.knex.client.releaseConnection(client);
+    }
+  }
+
   async *query(sql: string, params: BindValue[] = []): AsyncIterable<Row> {
-    const stream = (params.length ? this.knex.raw(sql, params as Knex.RawBinding[]) : this.knex.raw(sql)).stream({ highWaterMark: 1000 });
+    const client = (await this.knex.client.acquireConnection()) as pg.PoolClient;
+    const stream = client.query(new QueryStream(toPgPlaceholders(sql, params.length), params, { highWaterMark: 1000 }));
     try {
       for await (const row of stream as AsyncIterable<Row>) yield row;
     } catch (e) {
       throw toWarehouseError(e);
     } finally {
-      stream.destroy();
+      // an early break closes the cursor before the client goes back to the pool
+      await new Promise<void>((resolve) => {
+        if (stream.destroyed) return resolve();
+        stream.once('close', () => resolve());
+        stream.destroy();
+      });
+      await this.knex.client.releaseConnection(client);
     }
   }
 
   async execute(sql: string, params: BindValue[] = []): Promise<number | undefined> {
     try {
-      const result = (await (params.length ? this.knex.raw(sql, params as Knex.RawBinding[]) : this.knex.raw(sql)));
-      return result.rowCount ?? undefined;
+      return await this.withClient(async (c) => (await c.query(toPgPlaceholders(sql, params.length), params)).rowCount ?? undefined);
     } catch (e) {
       throw toWarehouseError(e);
     }
@@ -63,9 +81,16 @@ export class PostgresWarehouse extends SqlWarehouse {
 
   async transaction(statements: string[]): Promise<(number | undefined)[]> {
     try {
-      return await this.knex.transaction(async (trx) => {
+      return await this.withClient(async (c) => {
         const counts: (number | undefined)[] = [];
-        for (const sql of statements) counts.push((await trx.raw<pg.QueryResult>(sql)).rowCount ?? undefined);
+        await c.query('begin');
+        try {
+          for (const sql of statements) counts.push((await c.query(sql)).rowCount ?? undefined);
+          await c.query('commit');
+        } catch (e) {
+          await c.query('rollback').catch(() => undefined);
+          throw e;
+        }
         return counts;
       });
     } catch (e) {
