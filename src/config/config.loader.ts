@@ -231,7 +231,11 @@ function applyEnvOverrides(config: Record<string, unknown>, env: NodeJS.ProcessE
     for (const key of Object.keys(warehouse)) origins.set(`warehouse.${key}`, 'CDP_WAREHOUSE_URL');
     origins.set('warehouse', 'CDP_WAREHOUSE_URL');
   }
-  if (env.CDP_WAREHOUSE_SCHEMA) set(['warehouse', 'schema'], env.CDP_WAREHOUSE_SCHEMA, 'CDP_WAREHOUSE_SCHEMA');
+  if (env.CDP_WAREHOUSE_SCHEMA) {
+    // no warehouse block means the default duckdb warehouse: keep its type, or the schema alone fails the union
+    if (config.warehouse === undefined) config.warehouse = { type: 'duckdb' };
+    set(['warehouse', 'schema'], env.CDP_WAREHOUSE_SCHEMA, 'CDP_WAREHOUSE_SCHEMA');
+  }
   if (env.CDP_CONTROL_STORE_URL) set(['control_store', 'url'], env.CDP_CONTROL_STORE_URL, 'CDP_CONTROL_STORE_URL');
   if (env.PORT) {
     if (!/^\s*\d+\s*$/.test(env.PORT)) throw new ConfigError(`environment variable PORT: expected a port number (0-65535), got "${env.PORT}"`);

@@ -40,6 +40,8 @@ export interface SeedNode {
   path: string;
   files: string[];
   description?: string;
+  /** the yml that documents the seed, if one does */
+  ymlPath?: string;
   columnTypes: Record<string, LogicalType>;
   columns: ColumnDoc[];
   relation: Relation;
@@ -129,6 +131,7 @@ export function loadProject(config: CdpConfig): Project {
       const seed = seeds.get(s.name);
       if (!seed) throw new ProjectError(`${rel(file)}: seeds[${i}].name: "${s.name}" has no .csv file or folder under ${config.paths.seeds}/${suggest(s.name, [...seeds.keys()])}`);
       seed.description = s.description;
+      seed.ymlPath = rel(file);
       seed.columnTypes = s.config?.column_types ?? {};
       seed.columns = s.columns;
       if (s.config?.schema) seed.relation = { ...seed.relation, schema: s.config.schema };
@@ -148,7 +151,7 @@ export function loadProject(config: CdpConfig): Project {
   const project: Project = { config, models, seeds, sources, tests };
   for (const node of [...models.values(), ...seeds.values()]) {
     for (const [i, column] of node.columns.entries()) {
-      tests.push(...dataTestsFor(project, node, column, `${node.kind === 'model' ? node.ymlPath : node.path}: columns[${i}]`));
+      tests.push(...dataTestsFor(project, node, column, `${node.ymlPath ?? node.path}: ${node.kind} ${node.name}: columns[${i}]`));
     }
   }
   for (const model of models.values()) {

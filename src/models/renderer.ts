@@ -1,7 +1,7 @@
 import Handlebars from 'handlebars';
 import type { Dialect } from '../warehouse/dialects';
 import type { ModelNode, Project } from './project';
-import { ProjectError } from './project';
+import { ProjectError, suggest } from './project';
 
 export interface RenderContext {
   project: Project;
@@ -55,8 +55,22 @@ export function renderModel(model: ModelNode, ctx: RenderContext): string {
     return template(self).trim().replace(/;\s*$/, '');
   } catch (e) {
     if (e instanceof ProjectError) throw e;
-    throw new ProjectError(`${model.path}: template error: ${(e as Error).message.split('\n').slice(0, 3).join(' ')}`);
+    throw new ProjectError(templateError(model.path, (e as Error).message, Object.keys(helpers)));
   }
+}
+
+/**
+ * Handlebars' own words for an unknown name ("You specified knownHelpersOnly, but used the unknown
+ * helper x - 1:7", "\"x\" not defined in [context] - 1:7") in the project's terms, with the closest helper.
+ */
+function templateError(path: string, message: string, helpers: string[]): string {
+  const text = message.split('\n').slice(0, 3).join(' ');
+  const helper = /unknown helper (\S+) - (\d+):(\d+)$/.exec(text);
+  const name = /^"([^"]+)" not defined in .* - (\d+):(\d+)$/.exec(text);
+  const [, unknown, line, col] = helper ?? name ?? [];
+  if (!unknown) return `${path}: template error: ${text}`;
+  // Handlebars counts columns from 0; editors (and the yml errors) from 1
+  return `${path}:${line}:${Number(col) + 1}: template error: unknown ${helper ? 'helper' : 'name'} "${unknown}"${suggest(unknown, helpers)}`;
 }
 
 /** Vars render as SQL-ready text: numbers as is, strings as written (they are SQL fragments set by the project). */

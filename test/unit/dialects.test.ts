@@ -164,6 +164,18 @@ const cases: Case[] = [
   { id: 'literal-false', description: 'false', input: { fn: 'literal', args: [false] }, expected: all('false') },
   { id: 'literal-null', description: 'null', input: { fn: 'literal', args: [null] }, expected: all('null') },
   { id: 'literal-undefined', description: 'undefined is null', input: { fn: 'literal', args: [undefined] }, expected: all('null') },
+  {
+    id: 'literal-date',
+    description: 'a Date is its ISO string',
+    input: { fn: 'literal', args: [new Date('2010-12-01T08:26:00Z')] },
+    expected: all("'2010-12-01T08:26:00.000Z'"),
+  },
+  {
+    id: 'literal-object',
+    description: 'an object is its JSON, escaped as a string',
+    input: { fn: 'literal', args: [{ name: "O'Brien", tags: ['a'] }] },
+    expected: ansiAnd(`'{"name":"O''Brien","tags":["a"]}'`, `'{"name":"O\\'Brien","tags":["a"]}'`),
+  },
   { id: 'literal-empty-string', description: 'an empty string is not null', input: { fn: 'literal', args: [''] }, expected: all("''") },
   { id: 'literal-nan', description: 'NaN throws', input: { fn: 'literal', args: [NaN] }, expected: all(throws(/cannot write NaN as a SQL literal/)) },
   { id: 'literal-infinity', description: 'Infinity throws', input: { fn: 'literal', args: [Infinity] }, expected: all(throws(/cannot write Infinity as a SQL literal/)) },
@@ -639,7 +651,7 @@ const cases: Case[] = [
 ];
 
 const rows = cases.flatMap((c) =>
-  DIALECT_NAMES.filter((d) => d in c.expected).map((dialect) => ({ ...c, dialect, want: c.expected[dialect] as Outcome })),
+  DIALECT_NAMES.filter((d) => d in c.expected).map((dialect) => ({ ...c, dialect, want: c.expected[dialect] })),
 );
 
 describe('dialect methods', () => {
@@ -729,7 +741,7 @@ const macroCases: MacroCase[] = [
 ];
 
 const macroRows = macroCases.flatMap((c) =>
-  DIALECT_NAMES.filter((d) => d in c.expected).map((dialect) => ({ ...c, dialect, want: c.expected[dialect] as Outcome })),
+  DIALECT_NAMES.filter((d) => d in c.expected).map((dialect) => ({ ...c, dialect, want: c.expected[dialect] })),
 );
 
 describe('dialect macros (Handlebars helpers)', () => {
