@@ -179,12 +179,16 @@ const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 /** Replaces ${NAME} and ${NAME:-default} in every string value. */
 function interpolateEnv<T>(value: T, env: NodeJS.ProcessEnv, path: Path, missing: (path: Path, name: string) => never): T {
   if (typeof value === 'string') {
-    return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+    const replaced = value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;
       return missing(path, name);
-    }) as T;
+    });
+    // `port: ${PORT}` is a whole value from the environment: read it as YAML would (3000 is a number, true a boolean)
+    const whole = new RegExp(`^${ENV_REF.source}$`).test(value);
+    if (whole && /^(-?\d+(\.\d+)?|true|false)$/.test(replaced)) return (replaced === 'true' ? true : replaced === 'false' ? false : Number(replaced)) as T;
+    return replaced as T;
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, i], missing)) as T;
   if (value && typeof value === 'object') {
@@ -234,7 +238,9 @@ function applyEnvOverrides(config: Record<string, unknown>, env: NodeJS.ProcessE
   if (env.CDP_WAREHOUSE_SCHEMA) {
     // no warehouse block means the default duckdb warehouse: keep its type, or the schema alone fails the union
     if (config.warehouse === undefined) config.warehouse = { type: 'duckdb' };
-    set(['warehouse', 'schema'], env.CDP_WAREHOUSE_SCHEMA, 'CDP_WAREHOUSE_SCHEMA');
+    // on BigQuery the schema is the dataset
+    const key = (config.warehouse as { type?: string }).type === 'bigquery' ? 'dataset' : 'schema';
+    set(['warehouse', key], env.CDP_WAREHOUSE_SCHEMA, 'CDP_WAREHOUSE_SCHEMA');
   }
   if (env.CDP_CONTROL_STORE_URL) set(['control_store', 'url'], env.CDP_CONTROL_STORE_URL, 'CDP_CONTROL_STORE_URL');
   if (env.PORT) {

@@ -215,7 +215,7 @@ describe('${ENV} interpolation', () => {
   });
 
   it('works in nested blocks and lists, and leaves non-strings alone', () => {
-    expect(load('vars:\n  list: ["${A}", "b"]\n  nested: {x: "${B:-2}", n: 3}\n', { A: 'a' }).vars).toEqual({ list: ['a', 'b'], nested: { x: '2', n: 3 } });
+    expect(load('vars:\n  list: ["${A}", "b"]\n  nested: {x: "${B:-2}", n: 3}\n', { A: 'a' }).vars).toEqual({ list: ['a', 'b'], nested: { x: 2, n: 3 } });
   });
 
   it('text that only looks like a reference stays', () => {
@@ -370,3 +370,24 @@ describe('errors name the file, the position, the key and what was expected', ()
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('config: environment values', () => {
+  it('reads a whole ${VAR} value as YAML would: a number stays a number', () => {
+    const p = new TempProject({ 'cdp.yaml': 'server:\n  port: ${MY_PORT}\n' });
+    try {
+      expect(p.config({ MY_PORT: '4321' }).server.port).toBe(4321);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it('CDP_WAREHOUSE_SCHEMA sets the dataset on BigQuery', () => {
+    const p = new TempProject({ 'cdp.yaml': 'warehouse:\n  type: bigquery\n  project: p1\n' });
+    try {
+      const w = p.config({ CDP_WAREHOUSE_SCHEMA: 'marts' }).warehouse;
+      expect(w.type === 'bigquery' && w.dataset).toBe('marts');
+    } finally {
+      p.cleanup();
+    }
+  });
+});
