@@ -1,9 +1,9 @@
 import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
-import { ApiZodBody, ZodBody } from '../server/zod-body';
-import { jobRequestSchema, runModelRequestSchema } from './models.schemas';
+import { ApiZodBody, ApiZodResponse, ZodBody } from '../server/zod-body';
+import { compileResultSchema, jobRequestSchema, jobResultSchema, modelDetailSchema, modelListItemSchema, runModelRequestSchema } from './models.schemas';
 import { ModelsService } from './models.service';
 
 type JobRequest = z.output<typeof jobRequestSchema>;
@@ -17,6 +17,7 @@ export class ModelsController {
 
   @Get()
   @ApiOperation({ summary: 'Models in dependency order: materialization, dependencies and last run' })
+  @ApiZodResponse(z.array(modelListItemSchema))
   list() {
     return this.models.list();
   }
@@ -25,6 +26,7 @@ export class ModelsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Run the selected models (all when no selector); answers when the run ends' })
   @ApiZodBody(jobRequestSchema)
+  @ApiZodResponse(jobResultSchema)
   run(@ZodBody(jobRequestSchema) body: JobRequest) {
     return this.models.job('run', body);
   }
@@ -33,6 +35,7 @@ export class ModelsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Run the data tests of the selected models' })
   @ApiZodBody(jobRequestSchema)
+  @ApiZodResponse(jobResultSchema)
   test(@ZodBody(jobRequestSchema) body: JobRequest) {
     return this.models.job('test', body);
   }
@@ -41,6 +44,7 @@ export class ModelsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Seed, run and test the selection in dependency order' })
   @ApiZodBody(jobRequestSchema)
+  @ApiZodResponse(jobResultSchema)
   build(@ZodBody(jobRequestSchema) body: JobRequest) {
     return this.models.job('build', body);
   }
@@ -49,12 +53,14 @@ export class ModelsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Compile the selected models and tests to target/compiled/<dialect>/' })
   @ApiZodBody(jobRequestSchema)
+  @ApiZodResponse(compileResultSchema)
   compile(@ZodBody(jobRequestSchema) body: JobRequest) {
     return this.models.compile(body);
   }
 
   @Get(':name')
   @ApiOperation({ summary: 'One model: compiled SQL, columns (warehouse types + docs + tests), last runs' })
+  @ApiZodResponse(modelDetailSchema)
   get(@Param('name') name: string) {
     return this.models.get(name);
   }
@@ -63,6 +69,7 @@ export class ModelsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Run one model, optionally with everything downstream (and/or upstream) of it' })
   @ApiZodBody(runModelRequestSchema)
+  @ApiZodResponse(jobResultSchema)
   runOne(@Param('name') name: string, @ZodBody(runModelRequestSchema) body: z.output<typeof runModelRequestSchema>) {
     return this.models.runOne(name, body);
   }

@@ -3,6 +3,7 @@ import { Workspace } from '../workspace/workspace';
 import { ModelGraph } from './dag';
 import { ModelEngine, uniqueKeys, type JobOptions } from './model-engine';
 import type { ModelNode } from './project';
+import type { ModelDetail, ModelListItem } from './models.schemas';
 import { compileModel } from './compiler';
 import { DagError } from './dag';
 
@@ -15,7 +16,7 @@ export class ModelsService {
     this.engine = new ModelEngine(ws);
   }
 
-  async list() {
+  async list(): Promise<ModelListItem[]> {
     const project = this.ws.project();
     const graph = new ModelGraph(project);
     const models = graph.order.map((n) => project.models.get(n)).filter((m): m is ModelNode => !!m);
@@ -27,7 +28,7 @@ export class ModelsService {
     }));
   }
 
-  async get(name: string) {
+  async get(name: string): Promise<ModelDetail> {
     const project = this.ws.project();
     const graph = new ModelGraph(project);
     const model = project.models.get(name);

@@ -1,10 +1,10 @@
 import { Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
-import { jobRequestSchema } from '../models/models.schemas';
+import { jobRequestSchema, jobResultSchema, seedListItemSchema } from '../models/models.schemas';
 import { ModelsService } from '../models/models.service';
-import { ApiZodBody, ZodBody } from '../server/zod-body';
+import { ApiZodBody, ApiZodResponse, ZodBody } from '../server/zod-body';
 import { Workspace } from '../workspace/workspace';
 
 @ApiTags('seeds')
@@ -19,6 +19,7 @@ export class SeedsController {
 
   @Get()
   @ApiOperation({ summary: 'Seeds (CSV files and folders under seeds/) and their last load' })
+  @ApiZodResponse(z.array(seedListItemSchema))
   async list() {
     const project = this.ws.project();
     const seeds = [...project.seeds.values()];
@@ -30,6 +31,7 @@ export class SeedsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Load the selected seeds (all when no selector)' })
   @ApiZodBody(jobRequestSchema)
+  @ApiZodResponse(jobResultSchema)
   run(@ZodBody(jobRequestSchema) body: z.output<typeof jobRequestSchema>) {
     return this.models.job('seed', body);
   }
