@@ -6,6 +6,8 @@ import type { CdpConfig } from './config/config.schema';
 import { HealthModule } from './health/health.module';
 import { ModelsModule } from './models/models.module';
 import { SeedsModule } from './seeds/seeds.module';
+import { SourcesModule } from './sources/sources.module';
+import { IngestModule } from './ingest/ingest.module';
 import { WorkspaceModule } from './workspace/workspace.module';
 
 @Module({})
@@ -23,6 +25,15 @@ export class AppModule {
             transport: process.stdout.isTTY && !process.env.CI ? { target: 'pino-pretty', options: { singleLine: true, colorize: true } } : undefined,
             // originalUrl: inside the middleware req.url has its mount prefix stripped ("/")
             autoLogging: { ignore: (req) => ((req as { originalUrl?: string }).originalUrl ?? req.url)?.split('?')[0] === '/health' },
+            // one line per tracking call would cost more than the call: successes log at debug
+            customLogLevel: (req, res, err) =>
+              err || res.statusCode >= 500
+                ? 'error'
+                : res.statusCode >= 400
+                  ? 'warn'
+                  : ((req as { originalUrl?: string }).originalUrl ?? req.url ?? '').startsWith('/v1/')
+                    ? 'debug'
+                    : 'info',
           },
         }),
         WorkspaceModule,
@@ -30,6 +41,8 @@ export class AppModule {
         HealthModule,
         ModelsModule,
         SeedsModule,
+        SourcesModule,
+        IngestModule,
       ],
     };
   }

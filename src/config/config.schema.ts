@@ -85,6 +85,26 @@ export const cdpConfigSchema = z
       .strict()
       .default({ models: 'models', seeds: 'seeds', target: 'target' }),
     vars: z.record(z.string(), varValue).default({}),
+    /** event sources declared as code; their write keys come from the environment */
+    sources: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a name of letters, digits, _ . -'),
+            write_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+          })
+          .strict(),
+      )
+      .default([]),
+    ingest: z
+      .object({
+        /** events waiting for a commit; beyond it the API answers 503 with Retry-After */
+        max_buffered_events: z.number().int().positive().default(100_000),
+        /** where raw_events lives (a dataset on BigQuery) */
+        schema: identifier.default('cdp'),
+      })
+      .strict()
+      .default({ max_buffered_events: 100_000, schema: 'cdp' }),
   })
   .strict();
 

@@ -13,7 +13,9 @@ export type CdpErrorCode =
   | 'WAREHOUSE_ERROR'
   | 'WAREHOUSE_BUSY'
   | 'UNAUTHORIZED'
-  | 'VALIDATION_FAILED';
+  | 'VALIDATION_FAILED'
+  | 'INGEST_BUSY'
+  | 'SOURCE_NOT_FOUND';
 
 export class CdpError extends Error {
   constructor(

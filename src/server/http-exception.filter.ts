@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { CdpError, type CdpErrorCode } from '../errors/cdp-error';
+import { MAX_REQUEST_BYTES } from '../ingest/messages.schema';
 
 const STATUS: Record<CdpErrorCode, number> = {
   CONFIG_INVALID: 500,
@@ -14,6 +15,8 @@ const STATUS: Record<CdpErrorCode, number> = {
   WAREHOUSE_BUSY: 503,
   UNAUTHORIZED: 401,
   VALIDATION_FAILED: 400,
+  INGEST_BUSY: 503,
+  SOURCE_NOT_FOUND: 404,
 };
 
 /** The one place that turns errors into HTTP answers: {statusCode, error, code?, message}. */
@@ -31,10 +34,17 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof CdpError) {
       const status = STATUS[exception.code] ?? 500;
+      const retryAfter = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
+      if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
       void reply.status(status).send({ statusCode: status, code: exception.code, message: exception.message });
       return;
     }
-    const e = exception as { statusCode?: number; message?: string };
+    const e = exception as { statusCode?: number; message?: string; code?: string };
+    if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // Segment answers an oversize request with a 400; its SDKs do not retry those
+      void reply.status(400).send({ statusCode: 400, success: false, message: `request body over the limit of ${Math.round(MAX_REQUEST_BYTES / 1024)} KB` });
+      return;
+    }
     if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
       // fastify's own errors: bad JSON, body too large, ...
       void reply.status(e.statusCode).send({ statusCode: e.statusCode, message: e.message });

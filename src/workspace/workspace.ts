@@ -1,6 +1,7 @@
 import type { CdpConfig } from '../config/config.schema';
 import { openControlStore, type ControlStore } from '../store/control-store';
-import { openWarehouse } from '../warehouse/warehouse.factory';
+import { modelSchema, openWarehouse } from '../warehouse/warehouse.factory';
+import { ensureRawEvents, rawEventsRelation } from '../ingest/raw-events';
 import type { Warehouse } from '../warehouse/warehouse';
 import { loadProject, type Project } from '../models/project';
 
@@ -22,6 +23,13 @@ export class Workspace {
     const store = await openControlStore(config.control_store.url, config.projectDir);
     try {
       const warehouse = await openWarehouse(config.warehouse);
+      try {
+        // the engine's own tables exist before any model can read them
+        await ensureRawEvents(warehouse, rawEventsRelation(config.ingest.schema, modelSchema(config.warehouse).database));
+      } catch (e) {
+        await warehouse.close();
+        throw e;
+      }
       return new Workspace(config, warehouse, store);
     } catch (e) {
       await store.destroy();

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as m001 from './001_model_runs_and_tokens';
+import * as m002 from './002_sources';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -9,6 +10,7 @@ interface Migration {
 /** Migrations in order. Add a file and list it here; never edit one that has shipped. */
 const all: Record<string, Migration> = {
   '001_model_runs_and_tokens': m001,
+  '002_sources': m002,
 };
 
 export const migrations: Knex.MigrationSource<string> = {

@@ -88,18 +88,17 @@ export class DuckDbWarehouse extends SqlWarehouse {
     });
   }
 
-  /** The DuckDB appender inside a transaction: all rows land or none do. */
+  /** The DuckDB appender inside a transaction: all rows land or none do. Values come in table column order. */
   async append(table: Relation, columns: string[], rows: AsyncIterable<unknown[]> | Iterable<unknown[]>): Promise<number> {
     return this.withConnection(async (c) => {
-      const info = await this.describe(table);
-      if (!info) throw new WarehouseError(`${this.dialect.relation(table)} does not exist`);
-      const names = info.columns.map((col) => col.name);
-      if (names.join(',') !== columns.join(',')) {
-        throw new WarehouseError(`append to ${this.dialect.relation(table)} needs its columns in table order (${names.join(', ')}), got ${columns.join(', ')}`);
-      }
       await c.run('begin transaction');
       try {
-        const appender = await c.createAppender(table.name, table.schema, table.database ?? null);
+        const appender = await c.createAppender(table.name, table.schema, table.database ?? null).catch((e: unknown) => {
+          throw new WarehouseError(`cannot append to ${this.dialect.relation(table)}: ${(e as Error).message}`);
+        });
+        if (appender.columnCount !== columns.length) {
+          throw new WarehouseError(`append to ${this.dialect.relation(table)}: the table has ${appender.columnCount} columns, ${columns.length} given (${columns.join(', ')})`);
+        }
         let count = 0;
         for await (const row of rows) {
           for (const value of row) appender.appendValue(toDuckValue(value as BindValue));

@@ -1,0 +1,4 @@
+-- rows whose `message_id` is null
+select *
+from `demo-project`.`analytics`.`stg_pages`
+where `message_id` is null
