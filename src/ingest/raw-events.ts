@@ -38,7 +38,6 @@ export function createRawEventsSql(dialect: Dialect, relation: Relation): string
 }
 
 const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
 /**
  * One message as a raw_events row, in column order. Clock skew is corrected as Segment does:
@@ -58,10 +57,10 @@ export function toRawEventRow(type: MessageType, m: ParsedMessage, receivedAt: D
     m.anonymousId ?? null,
     m.groupId ?? null,
     m.previousId ?? null,
-    iso(timestamp),
-    iso(original),
-    iso(sentAt),
-    iso(receivedAt),
+    timestamp,
+    original,
+    sentAt,
+    receivedAt,
     sourceId,
     json(m.context),
     json(m.properties),
