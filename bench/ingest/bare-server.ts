@@ -5,7 +5,7 @@
  * Usage: tsx bench/ingest/bare-server.ts <duckdb file>   (prints "listening <port>")
  */
 import Fastify from 'fastify';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTimestampValue } from '@duckdb/node-api';
 
 async function main() {
   const instance = await DuckDBInstance.create(process.argv[2]);
@@ -15,43 +15,52 @@ async function main() {
   setup.closeSync();
   const connection = await instance.connect();
 
-  let waiting: { rows: unknown[][]; done: () => void }[] = [];
+  let waiting: { rows: unknown[][]; done: () => void; fail: (e: unknown) => void }[] = [];
   let flushing = false;
   async function flush() {
     flushing = true;
     while (waiting.length) {
       const group = waiting;
       waiting = [];
-      await connection.run('begin transaction');
-      const appender = await connection.createAppender('raw_events');
-      for (const s of group) {
-        for (const row of s.rows) {
-          for (const v of row) appender.appendValue(v as string | null);
-          appender.endRow();
+      try {
+        await connection.run('begin transaction');
+        const appender = await connection.createAppender('raw_events');
+        for (const s of group) {
+          for (const row of s.rows) {
+            for (const v of row) {
+              if (v === null) appender.appendNull();
+              else if (v instanceof Date) appender.appendTimestamp(new DuckDBTimestampValue(BigInt(v.getTime()) * 1000n));
+              else appender.appendVarchar(v as string);
+            }
+            appender.endRow();
+          }
         }
+        appender.closeSync();
+        await connection.run('commit');
+        for (const s of group) s.done();
+      } catch (e) {
+        await connection.run('rollback').catch(() => undefined);
+        for (const s of group) s.fail(e);
       }
-      appender.closeSync();
-      await connection.run('commit');
-      for (const s of group) s.done();
     }
     flushing = false;
   }
   const submit = (rows: unknown[][]) =>
-    new Promise<void>((done) => {
-      waiting.push({ rows, done });
+    new Promise<void>((done, fail) => {
+      waiting.push({ rows, done, fail });
       if (!flushing) setImmediate(() => void flush());
     });
 
   type Msg = { messageId?: string; type?: string; event?: string; userId?: string; anonymousId?: string; timestamp?: string; properties?: unknown };
-  const row = (m: Msg, type: string, now: string) => [m.messageId ?? null, type, m.event ?? null, m.userId ?? null, m.anonymousId ?? null, m.timestamp ?? now, now, JSON.stringify(m.properties ?? null)];
+  const row = (m: Msg, type: string, now: Date) => [m.messageId ?? null, type, m.event ?? null, m.userId ?? null, m.anonymousId ?? null, m.timestamp ? new Date(m.timestamp) : now, now, JSON.stringify(m.properties ?? null)];
 
   const app = Fastify({ bodyLimit: 500 * 1024 });
   app.post('/v1/track', async (req) => {
-    await submit([row(req.body as Msg, 'track', new Date().toISOString())]);
+    await submit([row(req.body as Msg, 'track', new Date())]);
     return { success: true };
   });
   app.post('/v1/batch', async (req) => {
-    const now = new Date().toISOString();
+    const now = new Date();
     await submit((req.body as { batch: Msg[] }).batch.map((m) => row(m, m.type ?? 'track', now)));
     return { success: true };
   });
