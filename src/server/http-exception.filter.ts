@@ -28,6 +28,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      if (status === 413) {
+        // Nest wraps fastify's body-too-large error; Segment answers an oversize request with a 400,
+        // which its SDKs do not retry
+        void reply.status(400).send({ statusCode: 400, success: false, message: `request body over the limit of ${Math.round(MAX_REQUEST_BYTES / 1024)} KB` });
+        return;
+      }
       const body = exception.getResponse();
       void reply.status(status).send(typeof body === 'string' ? { statusCode: status, message: body } : body);
       return;
@@ -39,12 +45,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       void reply.status(status).send({ statusCode: status, code: exception.code, message: exception.message });
       return;
     }
-    const e = exception as { statusCode?: number; message?: string; code?: string };
-    if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      // Segment answers an oversize request with a 400; its SDKs do not retry those
-      void reply.status(400).send({ statusCode: 400, success: false, message: `request body over the limit of ${Math.round(MAX_REQUEST_BYTES / 1024)} KB` });
-      return;
-    }
+    const e = exception as { statusCode?: number; message?: string };
     if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
       // fastify's own errors: bad JSON, body too large, ...
       void reply.status(e.statusCode).send({ statusCode: e.statusCode, message: e.message });
