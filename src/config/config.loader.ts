@@ -143,6 +143,14 @@ function allowedKeys(path: Path, config: unknown): string[] {
   let schema: z.ZodType = cdpConfigSchema;
   let value = config;
   for (const key of path) {
+    if (typeof key === 'number') {
+      // into a list: the schema of its items
+      const element = (unwrap(schema) as unknown as { element?: z.ZodType }).element;
+      if (!element) return [];
+      schema = element;
+      value = Array.isArray(value) ? (value as unknown[])[key] : undefined;
+      continue;
+    }
     const shape = shapeOf(schema, value);
     if (!shape || typeof key !== 'string' || !shape[key]) return [];
     schema = shape[key];

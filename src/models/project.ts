@@ -111,6 +111,14 @@ export function loadProject(config: CdpConfig): Project {
     seeds.set(name, { kind: 'seed', name, path: rel(full), files, columnTypes: {}, columns: [], relation: { ...target, name } });
   }
 
+  // The engine's own table, at the schema cdp.yaml gives it: {{source "cdp" "raw_events"}} needs no yml.
+  sources.set('cdp.raw_events', {
+    source: 'cdp',
+    name: 'raw_events',
+    description: 'every message sent to the tracking API (/v1), at least once',
+    relation: { database: target.database, schema: config.ingest.schema, name: 'raw_events' },
+  });
+
   const tests: DataTest[] = [];
   for (const file of [...walk(modelsDir), ...walk(seedsDir)].filter((f) => ['.yml', '.yaml'].includes(extname(f)))) {
     const yml = parseYml(file, rel(file));

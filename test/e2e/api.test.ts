@@ -9,7 +9,20 @@ import { TempProject } from '../support/temp-project';
 /** End to end over real HTTP: the Nest app on Fastify, DuckDB and SQLite in a temp project folder. */
 
 const ADMIN_TOKEN = 'test-admin-token';
-const DEMO_MODELS = ['stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary'];
+/** The 9 demo models in DAG order (parents first, ties by name); stg_events reads the cdp.raw_events source. */
+const DEMO_MODELS = [
+  'stg_events',
+  'stg_identifies',
+  'stg_order_lines',
+  'stg_orders',
+  'daily_revenue',
+  'stg_customers',
+  'customer_summary',
+  'stg_pages',
+  'stg_tracks',
+];
+/** Any id: the admin guard answers before the route looks the source up. */
+const SOURCE_ID = '00000000-0000-4000-8000-000000000000';
 
 /** A parsed JSON answer: its shape is what the assertions check. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -104,6 +117,11 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
       ['POST', '/api/models/stg_orders/run'],
       ['GET', '/api/seeds'],
       ['POST', '/api/seeds/run'],
+      ['GET', '/api/sources'],
+      ['POST', '/api/sources'],
+      ['GET', `/api/sources/${SOURCE_ID}`],
+      ['POST', `/api/sources/${SOURCE_ID}/write-key`],
+      ['DELETE', `/api/sources/${SOURCE_ID}`],
     ];
 
     it.each(routes)('%s %s answers 401 without a token and with a wrong one, with www-authenticate', async (method, path) => {
@@ -126,14 +144,35 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
 
     it('guards every /api route of the OpenAPI document', async () => {
       const doc = (await api('GET', '/docs/json')).body as { paths: Record<string, Record<string, unknown>> };
+      // the tracking API (/v1) takes a source's write key, not the admin token: it is not checked here
       const apiRoutes = Object.entries(doc.paths)
         .filter(([path]) => path.startsWith('/api/'))
-        .flatMap(([path, ops]) => Object.keys(ops).map((m) => [m.toUpperCase(), path.replace('{name}', 'customer_summary')] as const));
+        .flatMap(([path, ops]) =>
+          Object.keys(ops).map((m) => [m.toUpperCase(), path.replace('{name}', 'customer_summary').replace('{id}', SOURCE_ID)] as const),
+        );
       expect(apiRoutes.length).toBeGreaterThanOrEqual(routes.length);
+      expect(apiRoutes.filter(([, path]) => path.startsWith('/api/sources'))).toEqual([
+        ['GET', '/api/sources'],
+        ['POST', '/api/sources'],
+        ['GET', `/api/sources/${SOURCE_ID}`],
+        ['DELETE', `/api/sources/${SOURCE_ID}`],
+        ['POST', `/api/sources/${SOURCE_ID}/write-key`],
+      ]);
       for (const [method, path] of apiRoutes) {
         const res = await api(method, path, { body: method === 'POST' ? {} : undefined });
         expect({ method, path, status: res.status }).toEqual({ method, path, status: 401 });
       }
+    });
+
+    it('/v1/track takes a write key, not the admin token: 401 without one', async () => {
+      const event = { userId: 'u-1', event: 'Viewed' };
+      const none = await api('POST', '/v1/track', { body: event });
+      expect(none.status).toBe(401);
+      expect(none.body.message).toMatch(/write key is required/);
+      // the admin token is not a write key
+      const admin = await api('POST', '/v1/track', { token: ADMIN_TOKEN, body: event });
+      expect(admin.status).toBe(401);
+      expect(admin.body.message).toMatch(/write key is required/);
     });
 
     it('does not create a stored token when CDP_ADMIN_TOKEN is set', async () => {
@@ -149,11 +188,12 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
       const results = build.body.results as { node: string; kind: string; status: string }[];
       expect(results.filter((r) => r.kind === 'seed').map((r) => r.node)).toEqual(['online_retail']);
       expect(results.filter((r) => r.kind === 'model').map((r) => r.node)).toEqual(DEMO_MODELS);
-      expect(results.filter((r) => r.kind === 'test').length).toBeGreaterThan(10);
+      expect(results.filter((r) => r.kind === 'test')).toHaveLength(34);
+      expect(results).toHaveLength(1 + 9 + 34);
       expect(results.every((r) => r.status === 'success' || r.status === 'pass')).toBe(true);
     });
 
-    it('GET /api/models lists the 5 demo models in dependency order with their last run', async () => {
+    it('GET /api/models lists the 9 demo models in dependency order with their last run', async () => {
       const res = await api('GET', '/api/models', { token: ADMIN_TOKEN });
       expect(res.status).toBe(200);
       const models = res.body as { name: string; materialization: string; dependsOn: string[]; lastRun: { status: string } | null }[];
@@ -165,6 +205,11 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
       expect(byName.get('stg_customers')).toMatchObject({ materialization: 'table', dependsOn: ['stg_orders'] });
       expect(byName.get('customer_summary')!.materialization).toBe('table');
       expect([...byName.get('customer_summary')!.dependsOn].sort()).toEqual(['stg_customers', 'stg_orders']);
+      // the event models: stg_events reads a source (not a model or seed), the others read stg_events
+      expect(byName.get('stg_events')).toMatchObject({ materialization: 'view', dependsOn: [] });
+      for (const name of ['stg_tracks', 'stg_identifies', 'stg_pages']) {
+        expect(byName.get(name)).toMatchObject({ materialization: 'view', dependsOn: ['stg_events'] });
+      }
       // every model comes after the models it depends on
       models.forEach((m, i) => m.dependsOn.filter((d) => byName.has(d)).forEach((d) => expect(models.findIndex((x) => x.name === d)).toBeLessThan(i)));
       for (const m of models) expect(m.lastRun?.status).toBe('success');
@@ -260,13 +305,26 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
   });
 
   describe('OpenAPI', () => {
-    it('GET /docs/json documents the model routes and a bearer security scheme', async () => {
+    it('GET /docs/json documents the model, source and tracking routes and a bearer security scheme', async () => {
       const res = await api('GET', '/docs/json');
       expect(res.status).toBe(200);
       const doc = res.body;
       expect(doc.openapi).toMatch(/^3\./);
       expect(Object.keys(doc.paths)).toEqual(
-        expect.arrayContaining(['/health', '/api/models', '/api/models/run', '/api/models/build', '/api/models/{name}', '/api/models/{name}/run', '/api/seeds']),
+        expect.arrayContaining([
+          '/health',
+          '/api/models',
+          '/api/models/run',
+          '/api/models/build',
+          '/api/models/{name}',
+          '/api/models/{name}/run',
+          '/api/seeds',
+          '/api/sources',
+          '/api/sources/{id}',
+          '/api/sources/{id}/write-key',
+          '/v1/track',
+          '/v1/batch',
+        ]),
       );
       const schemes = Object.entries(doc.components.securitySchemes as Record<string, { type: string; scheme?: string }>);
       const bearer = schemes.find(([, s]) => s.type === 'http' && s.scheme === 'bearer');

@@ -137,10 +137,23 @@ describe('the demo project', () => {
     const { code, stdout, stderr } = await cdp(['compile', '-p', p.dir]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/5 models and \d+ tests compiled for duckdb/);
-    for (const file of ['staging/stg_order_lines.sql', 'staging/stg_orders.sql', 'staging/stg_customers.sql', 'marts/daily_revenue.sql', 'marts/customer_summary.sql']) {
-      expect(existsSync(join(compiled, 'models', file))).toBe(true);
-    }
+    expect(stdout).toMatch(/^9 models and 34 tests compiled for duckdb into target\/compiled\/duckdb\/$/m);
+    const files = [
+      'staging/events/stg_events.sql',
+      'staging/events/stg_identifies.sql',
+      'staging/stg_order_lines.sql',
+      'staging/stg_orders.sql',
+      'marts/daily_revenue.sql',
+      'staging/stg_customers.sql',
+      'marts/customer_summary.sql',
+      'staging/events/stg_pages.sql',
+      'staging/events/stg_tracks.sql',
+    ];
+    // one line per model, in DAG order
+    expect([...stdout.matchAll(/^compiled target\/compiled\/duckdb\/models\/(\S+)$/gm)].map((m) => m[1])).toEqual(files);
+    for (const file of files) expect(existsSync(join(compiled, 'models', file))).toBe(true);
+    // the event staging models read the engine's own table
+    expect(readFileSync(join(compiled, 'models', 'staging', 'events', 'stg_events.sql'), 'utf8')).toContain('"cdp"."raw_events"');
     const sql = readFileSync(join(compiled, 'models', 'marts', 'customer_summary.sql'), 'utf8');
     expect(sql).toContain('"analytics"."stg_customers"');
     expect(sql).not.toContain('{{');
@@ -151,14 +164,24 @@ describe('the demo project', () => {
     const { code, stdout, stderr } = await cdp(['build', '-p', p.dir]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/1 of 6 OK\s+seed online_retail \.+ \[[\d,]+ rows in [\d.]+s\]/);
-    expect(stdout).toMatch(/OK\s+view stg_order_lines \.+ \[in [\d.]+s\]/);
-    expect(stdout).toMatch(/OK\s+table stg_orders \.+ \[[\d,]+ rows in [\d.]+s\]/);
-    expect(stdout).toMatch(/OK\s+incremental daily_revenue \.+ \[[\d,]+ rows/);
-    expect(stdout).toMatch(/OK\s+table customer_summary \.+ \[[\d,]+ rows/);
+    // the seed and the 9 models, in DAG order: the event views build with no event sent yet
+    expect(stdout).toMatch(/ 1 of 10 OK\s+seed online_retail \.+ \[42,481 rows in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 2 of 10 OK\s+view stg_events \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 3 of 10 OK\s+view stg_identifies \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 4 of 10 OK\s+view stg_order_lines \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 5 of 10 OK\s+table stg_orders \.+ \[2,025 rows in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 6 of 10 OK\s+incremental daily_revenue \.+ \[20 rows/);
+    expect(stdout).toMatch(/ 7 of 10 OK\s+table stg_customers \.+ \[948 rows/);
+    expect(stdout).toMatch(/ 8 of 10 OK\s+table customer_summary \.+ \[948 rows/);
+    expect(stdout).toMatch(/ 9 of 10 OK\s+view stg_pages \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/10 of 10 OK\s+view stg_tracks \.+ \[in [\d.]+s\]/);
+    // then the 34 data tests, all passing
+    expect(stdout.match(/^\s*\d+ of 34 PASS\s+test /gm)).toHaveLength(34);
     expect(stdout).toMatch(/PASS\s+test unique_customer_summary_customer_id \.+/);
+    expect(stdout).toMatch(/PASS\s+test accepted_values_stg_events_type \.+/);
+    expect(stdout).toMatch(/PASS\s+test not_null_stg_tracks_event \.+/);
     expect(stdout).not.toMatch(/\b(ERROR|FAIL|SKIP)\b/);
-    expect(stdout).toMatch(/build finished: \d+ ok\n$/);
+    expect(stdout).toMatch(/build finished: 44 ok\n$/);
   });
 
   it('cdp run -s nope exits non-zero and says the selector matches nothing', async () => {

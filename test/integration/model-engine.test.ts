@@ -449,11 +449,46 @@ where version > (select max(version) from {{this}})
       expect(job.status).toBe('success');
       // seeds, models and tests all ran
       expect(job.results.filter((r) => r.kind === 'seed').map((r) => r.node)).toEqual(['online_retail']);
-      expect(job.results.filter((r) => r.kind === 'model').map((r) => r.node).sort()).toEqual(['customer_summary', 'daily_revenue', 'stg_customers', 'stg_order_lines', 'stg_orders']);
-      expect(job.results.filter((r) => r.kind === 'test').length).toBeGreaterThan(10);
+      expect(job.results.filter((r) => r.kind === 'model').map((r) => r.node).sort()).toEqual([
+        'customer_summary',
+        'daily_revenue',
+        'stg_customers',
+        'stg_events',
+        'stg_identifies',
+        'stg_order_lines',
+        'stg_orders',
+        'stg_pages',
+        'stg_tracks',
+      ]);
+      // 22 data tests on the retail models and seed, 12 on the event staging models
+      const tests = job.results.filter((r) => r.kind === 'test');
+      expect(tests).toHaveLength(34);
+      expect(tests.filter((r) => /_stg_(events|tracks|identifies|pages)_/.test(r.node)).map((r) => r.node)).toEqual([
+        'unique_stg_events_message_id',
+        'not_null_stg_events_message_id',
+        'not_null_stg_events_type',
+        'accepted_values_stg_events_type',
+        'not_null_stg_events_occurred_at',
+        'unique_stg_identifies_message_id',
+        'not_null_stg_identifies_message_id',
+        'unique_stg_pages_message_id',
+        'not_null_stg_pages_message_id',
+        'unique_stg_tracks_message_id',
+        'not_null_stg_tracks_message_id',
+        'not_null_stg_tracks_event',
+      ]);
+      expect(job.results).toHaveLength(1 + 9 + 34);
       expect(byNode(job).get('customer_summary')?.rows).toBe(948);
       expect(await c.value(`select count(*) as n from ${c.rel('customer_summary')}`)).toBe(948);
       expect(byNode(job).get('online_retail')?.rows).toBe(42481);
+      // the event models build with no event ever sent: Workspace.open created cdp.raw_events
+      expect(await c.ws.warehouse.describe({ schema: 'cdp', name: 'raw_events' })).not.toBeNull();
+      for (const name of ['stg_events', 'stg_tracks', 'stg_identifies', 'stg_pages']) {
+        expect(byNode(job).get(name)).toMatchObject({ kind: 'model', status: 'success' });
+        // the Postgres cdp schema is shared by every test run; the DuckDB file is this test's own
+        if (target.name === 'duckdb') expect(await c.value(`select count(*) as n from ${c.rel(name)}`)).toBe(0);
+        else expect(await c.ws.warehouse.describe({ schema: c.schema, name })).not.toBeNull();
+      }
     },
     90_000,
   );
@@ -495,17 +530,17 @@ describe('control store on PostgreSQL', () => {
     projects.push(p);
     const store = await openControlStore(url, p.dir);
     try {
-      for (const table of ['invocations', 'model_runs', 'test_runs', 'api_tokens', 'cdp_migrations']) {
+      for (const table of ['invocations', 'model_runs', 'test_runs', 'api_tokens', 'sources', 'cdp_migrations']) {
         expect(await store.schema.hasTable(table)).toBe(true);
       }
-      expect((await store('cdp_migrations').select('name')).map((r: { name: string }) => r.name)).toEqual(['001_model_runs_and_tokens']);
+      expect((await store('cdp_migrations').select('name').orderBy('name')).map((r: { name: string }) => r.name)).toEqual(['001_model_runs_and_tokens', '002_sources']);
     } finally {
       await store.destroy();
     }
     // opening again applies nothing twice
     const again = await openControlStore(url, p.dir);
     try {
-      expect(await again('cdp_migrations').count({ n: '*' }).first()).toEqual({ n: '1' });
+      expect(await again('cdp_migrations').count({ n: '*' }).first()).toEqual({ n: '2' });
     } finally {
       await again.destroy();
     }

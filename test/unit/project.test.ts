@@ -42,7 +42,17 @@ function errorOf<E extends Error>(cls: new (...args: never[]) => E, fn: () => un
 describe('loadProject', () => {
   it('reads the demo project: models, seeds, configs, columns and tests', () => {
     const p = demo();
-    expect([...p.models.keys()].sort()).toEqual(['customer_summary', 'daily_revenue', 'stg_customers', 'stg_order_lines', 'stg_orders']);
+    expect([...p.models.keys()].sort()).toEqual([
+      'customer_summary',
+      'daily_revenue',
+      'stg_customers',
+      'stg_events',
+      'stg_identifies',
+      'stg_order_lines',
+      'stg_orders',
+      'stg_pages',
+      'stg_tracks',
+    ]);
     expect([...p.seeds.keys()]).toEqual(['online_retail']);
     const daily = p.models.get('daily_revenue')!;
     expect(daily).toMatchObject({
@@ -56,7 +66,43 @@ describe('loadProject', () => {
     expect(p.seeds.get('online_retail')).toMatchObject({ path: 'seeds/online_retail', relation: { schema: 'analytics', name: 'online_retail' } });
     expect(p.seeds.get('online_retail')!.files.length).toBeGreaterThan(1);
     expect(p.tests.map((t) => t.name)).toContain('relationships_stg_orders_customer_id__stg_customers_customer_id');
-    expect(p.tests.find((t) => t.kind === 'accepted_values')).toMatchObject({ node: 'stg_orders', column: 'is_cancellation', values: [true, false] });
+    expect(p.tests.filter((t) => t.kind === 'accepted_values')).toEqual([
+      expect.objectContaining({ node: 'stg_events', column: 'type', values: ['track', 'identify', 'page', 'screen', 'group', 'alias'] }),
+      expect.objectContaining({ node: 'stg_orders', column: 'is_cancellation', values: [true, false] }),
+    ]);
+    expect(p.tests).toHaveLength(34);
+  });
+
+  it('reads the demo event staging models and the cdp.raw_events source they read', () => {
+    const p = demo();
+    expect([...p.sources.keys()]).toEqual(['cdp.raw_events']);
+    expect(p.sources.get('cdp.raw_events')!.relation).toEqual({ schema: 'cdp', name: 'raw_events' });
+    expect(p.models.get('stg_events')).toMatchObject({
+      path: 'models/staging/events/stg_events.sql',
+      ymlPath: 'models/staging/events/events.yml',
+      config: { materialized: 'view', tags: [], enabled: true },
+      relation: { schema: 'analytics', name: 'stg_events' },
+      refs: [],
+      sources: [['cdp', 'raw_events']],
+    });
+    for (const name of ['stg_tracks', 'stg_identifies', 'stg_pages']) {
+      expect(p.models.get(name)).toMatchObject({ path: `models/staging/events/${name}.sql`, config: { materialized: 'view' }, refs: ['stg_events'], sources: [] });
+    }
+    const eventModels = ['stg_events', 'stg_tracks', 'stg_identifies', 'stg_pages'];
+    expect(p.tests.filter((t) => eventModels.includes(t.node)).map((t) => t.name)).toEqual([
+      'unique_stg_events_message_id',
+      'not_null_stg_events_message_id',
+      'not_null_stg_events_type',
+      'accepted_values_stg_events_type',
+      'not_null_stg_events_occurred_at',
+      'unique_stg_identifies_message_id',
+      'not_null_stg_identifies_message_id',
+      'unique_stg_pages_message_id',
+      'not_null_stg_pages_message_id',
+      'unique_stg_tracks_message_id',
+      'not_null_stg_tracks_message_id',
+      'not_null_stg_tracks_event',
+    ]);
   });
 
   it('a model with no yml is a view with defaults', () => {
@@ -201,9 +247,24 @@ describe('loadProject', () => {
   });
 });
 
+/** Every node of the demo project in DAG order (parents first, ties by name). */
+const DEMO_ORDER = [
+  'online_retail',
+  'stg_events',
+  'stg_identifies',
+  'stg_order_lines',
+  'stg_orders',
+  'daily_revenue',
+  'stg_customers',
+  'customer_summary',
+  'stg_pages',
+  'stg_tracks',
+];
+
 describe('ModelGraph', () => {
   it('orders the demo parents before children, ties by name', () => {
-    expect(new ModelGraph(demo()).order).toEqual(['online_retail', 'stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary']);
+    // stg_events has no parent in the DAG (it reads a source), so it sorts among the roots by name
+    expect(new ModelGraph(demo()).order).toEqual(DEMO_ORDER);
   });
 
   it('orders a diamond, ties by name', () => {
@@ -260,7 +321,9 @@ describe('ModelGraph', () => {
       }
     });
 
-    const ALL = ['online_retail', 'stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary'];
+    const ALL = DEMO_ORDER;
+    const STAGING = ['stg_events', 'stg_identifies', 'stg_order_lines', 'stg_orders', 'stg_customers', 'stg_pages', 'stg_tracks'];
+    const EVENTS = ['stg_events', 'stg_identifies', 'stg_pages', 'stg_tracks'];
 
     it.each([
       ['no selector', undefined, ALL],
@@ -270,6 +333,9 @@ describe('ModelGraph', () => {
       ['a seed by name', ['online_retail'], ['online_retail']],
       ['+name: and every ancestor', ['+stg_orders'], ['online_retail', 'stg_order_lines', 'stg_orders']],
       ['name+: and every descendant', ['stg_orders+'], ['stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary']],
+      ['a model reading only a source has no ancestor', ['+stg_events'], ['stg_events']],
+      ['the event models descend from stg_events', ['stg_events+'], EVENTS],
+      ['+name of an event model', ['+stg_tracks'], ['stg_events', 'stg_tracks']],
       ['+name+: both', ['+stg_customers+'], ['online_retail', 'stg_order_lines', 'stg_orders', 'stg_customers', 'customer_summary']],
       ['1+name: parents only', ['1+stg_customers'], ['stg_orders', 'stg_customers']],
       ['2+name: two generations up', ['2+customer_summary'], ['stg_order_lines', 'stg_orders', 'stg_customers', 'customer_summary']],
@@ -277,14 +343,16 @@ describe('ModelGraph', () => {
       ['name+2', ['stg_order_lines+2'], ['stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary']],
       ['customer_summary+1: a leaf has no children', ['customer_summary+1'], ['customer_summary']],
       ['1+name+1', ['1+stg_orders+1'], ['stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary']],
-      ['path:dir', ['path:models/staging'], ['stg_order_lines', 'stg_orders', 'stg_customers']],
-      ['path:dir/ with a trailing slash', ['path:models/staging/'], ['stg_order_lines', 'stg_orders', 'stg_customers']],
+      ['path:dir, with its subfolders', ['path:models/staging'], STAGING],
+      ['path:dir/ with a trailing slash', ['path:models/staging/'], STAGING],
+      ['path: of a subfolder', ['path:models/staging/events'], EVENTS],
       ['path: of one file', ['path:models/marts/daily_revenue.sql'], ['daily_revenue']],
       ['path: of the seeds folder', ['path:seeds'], ['online_retail']],
-      ['path:dir+', ['path:models/staging+'], ['stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary']],
-      ['wildcard prefix', ['stg_*'], ['stg_order_lines', 'stg_orders', 'stg_customers']],
+      ['path:dir+', ['path:models/staging+'], ['stg_events', 'stg_identifies', 'stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary', 'stg_pages', 'stg_tracks']],
+      ['wildcard prefix', ['stg_*'], STAGING],
       ['wildcard suffix', ['*_revenue'], ['daily_revenue']],
-      ['wildcard inside', ['stg_*s'], ['stg_order_lines', 'stg_orders', 'stg_customers']],
+      ['wildcard inside', ['stg_*s'], STAGING],
+      ['wildcard inside, narrower', ['stg_*ies'], ['stg_identifies']],
       ['*', ['*'], ALL],
       ['a union of several selectors', ['daily_revenue', 'stg_customers'], ['daily_revenue', 'stg_customers']],
       ['a union in one string, spaces', ['daily_revenue stg_customers'], ['daily_revenue', 'stg_customers']],
