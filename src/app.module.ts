@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
@@ -25,16 +25,10 @@ export class AppModule {
             transport: process.stdout.isTTY && !process.env.CI ? { target: 'pino-pretty', options: { singleLine: true, colorize: true } } : undefined,
             // originalUrl: inside the middleware req.url has its mount prefix stripped ("/")
             autoLogging: { ignore: (req) => ((req as { originalUrl?: string }).originalUrl ?? req.url)?.split('?')[0] === '/health' },
-            // one line per tracking call would cost more than the call: successes log at debug
-            customLogLevel: (req, res, err) =>
-              err || res.statusCode >= 500
-                ? 'error'
-                : res.statusCode >= 400
-                  ? 'warn'
-                  : ((req as { originalUrl?: string }).originalUrl ?? req.url ?? '').startsWith('/v1/')
-                    ? 'debug'
-                    : 'info',
           },
+          // the tracking API logs no line per call (it would cost more than the call); its errors
+          // still reach the log through the exception filter
+          exclude: [{ method: RequestMethod.ALL, path: 'v1/*path' }],
         }),
         WorkspaceModule,
         AuthModule,

@@ -43,7 +43,7 @@ export class IngestService implements OnModuleInit, BeforeApplicationShutdown {
   async onModuleInit(): Promise<void> {
     this.writer = new GroupCommitWriter(async (rows) => {
       await this.ws.warehouse.append(this.relation, RAW_EVENT_COLUMN_NAMES, rows);
-    }, this.config.ingest.max_buffered_events);
+    }, this.config.ingest.max_buffered_events, this.config.ingest.flush_concurrency);
   }
 
   /** Waits for every acknowledged-to-be event to be written before the warehouse closes. */

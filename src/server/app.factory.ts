@@ -23,9 +23,22 @@ export async function createApp(config: CdpConfig): Promise<NestFastifyApplicati
       done(Object.assign(new Error('the body is not valid JSON'), { statusCode: 400 }), undefined);
     }
   });
-  app.enableCors({
-    delegator: (req, cb) =>
-      cb(null, req.url?.startsWith('/v1/') ? { origin: true, methods: ['POST', 'OPTIONS'], allowedHeaders: ['Content-Type', 'Authorization'], maxAge: 86400 } : { origin: false }),
+  // CORS on /v1 only (a small hook: @fastify/cors would run its option logic on every request)
+  fastify.addHook('onRequest', (req, reply, done) => {
+    const origin = req.headers.origin;
+    if (origin && req.url.startsWith('/v1/')) {
+      void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+      if (req.method === 'OPTIONS') {
+        void reply
+          .header('access-control-allow-methods', 'POST, OPTIONS')
+          .header('access-control-allow-headers', req.headers['access-control-request-headers'] ?? 'Content-Type, Authorization')
+          .header('access-control-max-age', '86400')
+          .status(204)
+          .send();
+        return;
+      }
+    }
+    done();
   });
   // On SIGINT/SIGTERM: close the app, then exit (rather than re-raise the signal) so 'exit'
   // handlers run: `cdp serve` removes .cdp/service.json there, and pino flushes its logs.
