@@ -8,6 +8,7 @@ import { ModelsModule } from './models/models.module';
 import { SeedsModule } from './seeds/seeds.module';
 import { SourcesModule } from './sources/sources.module';
 import { IngestModule } from './ingest/ingest.module';
+import { LoadsModule } from './loads/loads.module';
 import { WorkspaceModule } from './workspace/workspace.module';
 
 @Module({})
@@ -37,6 +38,7 @@ export class AppModule {
         SeedsModule,
         SourcesModule,
         IngestModule,
+        LoadsModule,
       ],
     };
   }

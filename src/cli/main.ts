@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
+import { existsSync, openAsBlob } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/config.loader';
 import type { CdpConfig } from '../config/config.schema';
@@ -13,6 +15,8 @@ import { createAdminToken } from '../auth/admin-token';
 import { compileSelection } from '../models/compiler';
 import { loadProject } from '../models/project';
 import { dialectFor } from '../warehouse/dialects';
+import { modelSchema } from '../warehouse/warehouse.factory';
+import { FILE_FORMATS, LOAD_MODES, loadOptionsSchema, type LoadOptions, type LoadResponse } from '../loads/loads.schemas';
 
 type JobCommand = 'run' | 'test' | 'seed' | 'build' | 'compile';
 
@@ -77,6 +81,44 @@ program
   });
 
 program
+  .command('load <file>')
+  .description('load a CSV, TSV, JSON, NDJSON or Parquet file into a warehouse table (column types inferred)')
+  .requiredOption('--table <name>', 'the table: name (in warehouse.schema) or schema.name; created if missing')
+  .addOption(
+    new Option('--mode <mode>', 'append: add the rows (same columns as the table); replace: the table becomes the file; upsert: replace rows by --key')
+      .choices(LOAD_MODES)
+      .default('append'),
+  )
+  .option('--key <columns>', 'upsert: the key column(s), comma-separated')
+  .addOption(new Option('--format <format>', 'the file format (default: from the extension)').choices(FILE_FORMATS))
+  .action(async (file: string, opts: { table: string; mode: string; key?: string; format?: string }) => {
+    const config = loadConfig({ projectDir: program.opts<{ projectDir?: string }>().projectDir });
+    const parsed = loadOptionsSchema.safeParse({ table: opts.table, mode: opts.mode, key: opts.key, format: opts.format, filename: file.length <= 255 ? file : basename(file) });
+    if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+    const { loadFile, formatFromName } = await import('../loads/file-loader');
+    const options = { ...parsed.data, format: parsed.data.format ?? formatFromName(file) };
+    const path = resolve(file);
+    if (!existsSync(path)) throw new Error(`${file}: no such file`);
+    if (!options.format) throw new Error(`${file}: unknown file type; name it .csv, .tsv, .json, .ndjson, .jsonl or .parquet, or give --format`);
+    const service = await findRunningService(config);
+    let result: LoadResponse;
+    if (service) {
+      process.stdout.write(`the service is running (pid ${service.pid}, ${service.url}); sending the load to it\n`);
+      result = await remoteLoad(service, path, options);
+    } else {
+      const ws = await Workspace.open(config);
+      try {
+        const where = modelSchema(config.warehouse);
+        result = { ...(await loadFile(ws.warehouse, { ...options, path, schema: where.schema, database: where.database, displayName: file })), mode: options.mode };
+      } finally {
+        await ws.close();
+      }
+    }
+    process.stdout.write(`loaded ${result.rows.toLocaleString('en-US')} rows into ${result.table} (${result.mode})\n`);
+    process.stdout.write(`columns: ${result.columns.map((c) => `${c.name} ${c.type}`).join(', ')}\n`);
+  });
+
+program
   .command('token')
   .description('create a new admin API token and print it once (for the REST API)')
   .option('--name <name>', 'a label for the token', 'cli')
@@ -135,6 +177,20 @@ async function remoteJob(service: RunningService, command: JobCommand, options: 
     const what = r.kind === 'test' ? 'test' : r.what;
     printJobEvent({ type: 'done', index: i + 1, total: body.results.length, node: r.node, what, status: r.status, durationMs: r.durationMs, rows: r.rows, failures: r.failures, message: r.error });
   });
+  return body;
+}
+
+/** `cdp load` while the service runs: the file's bytes go to POST /api/loads (the service holds the DuckDB file). */
+async function remoteLoad(service: RunningService, path: string, options: LoadOptions): Promise<LoadResponse> {
+  const url = new URL('/api/loads', service.url);
+  for (const [name, value] of Object.entries(options)) if (value !== undefined) url.searchParams.set(name, String(value));
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/octet-stream' },
+    body: await openAsBlob(path),
+  });
+  const body = (await response.json()) as LoadResponse & { message?: string };
+  if (!response.ok) throw new Error(body.message ?? `the service answered ${response.status}`);
   return body;
 }
 

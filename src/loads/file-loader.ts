@@ -1,14 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { DuckDbWarehouse } from '../warehouse/duckdb/duckdb.warehouse';
 import type { ColumnSpec, Relation, RelationInfo, Warehouse } from '../warehouse/warehouse';
-import { FileReader, LoadError, logicalFromWarehouseType, type FileFormat } from './file-reader';
+import { FileReader, LoadError, logicalFromWarehouseType } from './file-reader';
+import { IDENTIFIER_RE, type FileFormat, type LoadMode } from './loads.schemas';
 
-export { FILE_FORMATS, LoadError, formatFromName, type FileFormat } from './file-reader';
-
-export const LOAD_MODES = ['append', 'replace', 'upsert'] as const;
-export type LoadMode = (typeof LOAD_MODES)[number];
-
-/** A warehouse identifier a load accepts: letters, digits and _, not starting with a digit. */
-export const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+export { LoadError, formatFromName } from './file-reader';
+export { FILE_FORMATS, LOAD_MODES, type FileFormat, type LoadMode } from './loads.schemas';
 
 export interface LoadFileOptions {
   /** the file on this machine */
@@ -67,6 +64,8 @@ export async function loadFile(warehouse: Warehouse, options: LoadFileOptions): 
     // into an existing table: its columns, order and types; else the file's
     const columns: ColumnSpec[] = into ? matchColumns(into, fileNames, tableName, reader.displayName) : reader.columns.map(({ name, type }) => ({ name, type }));
 
+    // every value checked against its column's type before anything is created or written
+    await reader.validate(columns);
     await warehouse.ensureSchema(target.schema, target.database);
     const staging = d.stagingRelation(target, `load_${randomBytes(4).toString('hex')}`);
     const t = d.relation(target);
@@ -74,22 +73,7 @@ export async function loadFile(warehouse: Warehouse, options: LoadFileOptions): 
     const cols = columns.map((c) => d.quoteIdentifier(c.name)).join(', ');
     try {
       await warehouse.execute(into ? `create table ${s} as select * from ${t} where 1 = 0` : d.createTableFromColumns(staging, columns));
-      // a file error surfaces through the warehouse's append: keep the reader's own error, with its line
-      let readError: unknown;
-      async function* rows() {
-        try {
-          yield* reader.rows(columns);
-        } catch (e) {
-          readError = e;
-          throw e;
-        }
-      }
-      let count: number;
-      try {
-        count = await warehouse.append(staging, columns.map((c) => c.name), rows());
-      } catch (e) {
-        throw readError ?? e;
-      }
+      const count = await copyRows(warehouse, reader, staging, columns);
       if (options.mode === 'upsert') await checkKeys(warehouse, staging, keys, reader.displayName);
 
       const fromStaging = `select ${cols} from ${s}`;
@@ -114,6 +98,38 @@ export async function loadFile(warehouse: Warehouse, options: LoadFileOptions): 
     }
   } finally {
     reader.close();
+  }
+}
+
+/**
+ * The file's rows into the staging table. A DuckDB warehouse runs in this process and reads the file
+ * itself (one parallel insert ... select); any other gets the rows streamed from the reader through
+ * Warehouse.append (PostgreSQL: COPY).
+ */
+async function copyRows(warehouse: Warehouse, reader: FileReader, staging: Relation, columns: ColumnSpec[]): Promise<number> {
+  const d = warehouse.dialect;
+  if (warehouse instanceof DuckDbWarehouse) {
+    const cols = columns.map((c) => d.quoteIdentifier(c.name)).join(', ');
+    try {
+      return (await warehouse.execute(`insert into ${d.relation(staging)} (${cols})\n${reader.select(columns)}`)) ?? 0;
+    } catch (e) {
+      throw await reader.error(e);
+    }
+  }
+  // a file error surfaces through the warehouse's append: keep the reader's own error, with its line
+  let readError: unknown;
+  async function* rows() {
+    try {
+      yield* reader.rows(columns);
+    } catch (e) {
+      readError = e;
+      throw e;
+    }
+  }
+  try {
+    return await warehouse.append(staging, columns.map((c) => c.name), rows());
+  } catch (e) {
+    throw readError ?? e;
   }
 }
 

@@ -1,21 +1,25 @@
 import { createReadStream, statSync } from 'node:fs';
 import { extname } from 'node:path';
+import { createInterface } from 'node:readline';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { parse } from 'csv-parse';
 import { CdpError } from '../errors/cdp-error';
 import { columnName } from '../seeds/seed-loader';
 import { DuckDbDialect } from '../warehouse/dialects/duckdb.dialect';
 import type { ColumnSpec, LogicalType } from '../warehouse/warehouse';
+import type { FileFormat } from './loads.schemas';
 
 /**
  * Reading data files (CSV/TSV, JSON/NDJSON, Parquet) with an in-memory DuckDB, whatever the target
- * warehouse: DuckDB parses, types and reports errors; rows stream out as JS values (numbers, bigints,
- * booleans, strings: dates, timestamps, decimals and JSON travel as canonical text) for
- * `Warehouse.append`. A malformed file is a LoadError naming `file:line` and, where known, the column.
+ * warehouse: DuckDB parses, types and reports errors. The rows come out either as a DuckDB select
+ * (for a DuckDB warehouse, which runs it itself) or as JS values for `Warehouse.append` (numbers,
+ * bigints, booleans, strings; dates, timestamps, decimals and JSON as canonical text). A malformed
+ * file is a LoadError naming `file:line` and, where DuckDB or the file says, the column.
+ *
+ * CSV is read strictly, with the dialect fixed (comma or tab, `"` quoting, a header line): DuckDB's
+ * sniffer, given a malformed file, guesses another dialect or fails without a line number. Types are
+ * then inferred from every value, not a sample, so a late odd value cannot fail the load half-way.
  */
-
-export const FILE_FORMATS = ['csv', 'tsv', 'json', 'ndjson', 'parquet'] as const;
-export type FileFormat = (typeof FILE_FORMATS)[number];
 
 /** The client's fault (a bad file, a bad option): HTTP 400, printed as is by the CLI. */
 export class LoadError extends CdpError {
@@ -61,6 +65,24 @@ const FLOAT_RE = '[+-]?((0|[1-9][0-9]*)(\\.[0-9]+)?|\\.[0-9]+)([eE][+-]?[0-9]+)?
 const DATE_RE = '[0-9]{4}-[0-9]{2}-[0-9]{2}';
 const TIMESTAMP_RE = `${DATE_RE}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?)?( ?(Z|[+-][0-9]{2}(:?[0-9]{2})?))?`;
 
+const MASK_TYPES = { 1: 'boolean', 2: 'integer', 4: 'bigint', 8: 'float', 16: 'date', 32: 'timestamp' } as const;
+
+/** The types a CSV value fits, as bits: 1 boolean, 2 integer, 4 bigint, 8 float, 16 date, 32 timestamp (0: text only). */
+function csvTypeMask(x: string): string {
+  return `case when ${x} is null then null
+    when regexp_full_match(${x}, '${INTEGER_RE}') then (case when try_cast(${x} as integer) is not null then 14 when try_cast(${x} as bigint) is not null then 12 else 0 end)
+    when regexp_full_match(${x}, '${FLOAT_RE}') and try_cast(${x} as double) is not null then 8
+    when lower(${x}) in ('true', 'false') then 1
+    when regexp_full_match(${x}, '${DATE_RE}') and try_cast(${x} as date) is not null then 48
+    when regexp_full_match(${x}, '${TIMESTAMP_RE}') and ${textToTimestamp(x)} is not null then 32
+    else 0 end`;
+}
+
+/** A timestamp from text, the same in every session: an offset (Z, +02:00) is applied, giving UTC; without one the time is taken as is. */
+function textToTimestamp(x: string): string {
+  return `(case when regexp_matches(${x}, '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') then try_cast(${x} as timestamptz) at time zone 'UTC' else try_cast(${x} as timestamp) end)`;
+}
+
 /** The logical type of a column DuckDB read from a JSON or Parquet file. */
 export function logicalFromDuckType(type: string): LogicalType {
   const t = type.toUpperCase();
@@ -90,16 +112,6 @@ export function logicalFromWarehouseType(type: string): LogicalType {
   if (t === 'json' || t === 'jsonb') return 'json';
   return 'string';
 }
-
-const DUCK_TYPES: Record<Exclude<LogicalType, 'string' | 'json'>, string> = {
-  integer: 'INTEGER',
-  bigint: 'BIGINT',
-  numeric: 'DECIMAL(38,10)',
-  float: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
-  timestamp: 'TIMESTAMPTZ',
-};
 
 export class FileReader {
   private constructor(
@@ -139,7 +151,7 @@ export class FileReader {
       connection = await instance.connect();
       // timestamps with an offset become UTC; nothing is downloaded or loaded behind our back
       await connection.run("set TimeZone = 'UTC'; set autoinstall_known_extensions = false; set autoload_known_extensions = false");
-      const ctx = { path, displayName, format };
+      const ctx: ErrorContext = { path, displayName, format };
       if (format === 'csv' || format === 'tsv') {
         const delimiter = format === 'tsv' ? '\t' : ',';
         const headers = await readCsvHeader(path, displayName, delimiter);
@@ -174,40 +186,75 @@ export class FileReader {
   }
 
   /**
-   * The rows, as arrays in the order of `columns` (names of this file's columns, each with the type to
-   * deliver). A value that does not fit its type is a LoadError naming the line (CSV, NDJSON) or row.
+   * Checks that every value fits the type `columns` give its column (the table's, when it differs from
+   * the file's): one pass, before anything is written. A value that does not is a LoadError naming the
+   * line (CSV, NDJSON) or row, the column and the value.
    */
-  async *rows(columns: ColumnSpec[]): AsyncIterable<unknown[]> {
-    const exprs: string[] = [];
+  async validate(columns: ColumnSpec[]): Promise<void> {
     const checks: string[] = [];
     for (const col of columns) {
-      const i = this.columns.findIndex((c) => c.name === col.name);
-      if (i < 0) throw new LoadError(`${this.displayName}: no column ${col.name}`);
-      const conv = conversion(this.sourceColumns[i].duckType, `c${i}`, col.type);
-      exprs.push(conv.value);
-      // the first column whose value does not fit, and that value, travel with each row that has one
-      if (conv.valid) checks.push(`when not (c${i} is null or ${conv.valid}) then ${lit(`${i}:`)} || cast(c${i} as varchar)`);
+      const i = this.indexOf(col.name);
+      if (col.type === this.columns[i].type) continue; // the file's own type: every value fits
+      const valid = conversion(this.sourceColumns[i].duckType, `c${i}`, col.type).valid;
+      if (valid) checks.push(`when not (c${i} is null or ${valid}) then ${lit(`${i}:`)} || cast(c${i} as varchar)`);
     }
-    if (checks.length) exprs.push(`case ${checks.join(' ')} end`);
-    const sql = `select ${exprs.join(', ')} from ${this.source}`;
-    const ctx = { path: this.path, displayName: this.displayName, format: this.format, names: this.columns.map((c) => c.source) };
+    if (!checks.length) return;
     let row = 0;
     try {
-      const result = await this.connection.stream(sql);
-      for await (const chunk of result.yieldRowsJs()) {
-        for (const values of chunk) {
-          row++;
-          if (checks.length) {
-            const bad = values.pop();
-            if (bad !== null) throw await this.badValue(String(bad), row, columns);
-          }
-          yield values;
+      // in file order (DuckDB keeps insertion order): the row number is the record's
+      const result = await this.connection.stream(`select case ${checks.join(' ')} end from ${this.source}`);
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        const [bad] = chunk.getColumns();
+        const at = bad.findIndex((v) => v !== null);
+        if (at >= 0) throw await this.badValue(String(bad[at]), row + at + 1, columns);
+        row += chunk.rowCount;
+      }
+    } catch (e) {
+      throw await this.error(e);
+    }
+  }
+
+  /**
+   * The select (DuckDB SQL, reading the file) giving `columns` in order, each as its type; values that
+   * do not fit are NULL (validate() first). With `transport`, dates, timestamps, decimals and JSON come
+   * as canonical text, so the rows can go to any warehouse as JS values.
+   */
+  select(columns: ColumnSpec[], transport = false): string {
+    const exprs = columns.map((col) => {
+      const i = this.indexOf(col.name);
+      const value = conversion(this.sourceColumns[i].duckType, `c${i}`, col.type).value;
+      return transport && TEXT_TRANSPORT.has(col.type) ? `cast(${value} as varchar)` : value;
+    });
+    return `select ${exprs.join(', ')} from ${this.source}`;
+  }
+
+  /** The rows of select(columns), as arrays of JS values (numbers, bigints, booleans, strings). */
+  async *rows(columns: ColumnSpec[]): AsyncIterable<unknown[]> {
+    try {
+      const result = await this.connection.stream(this.select(columns, true));
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        // whole columns at once: much faster than DuckDB's row-by-row conversion
+        const values = chunk.getColumns();
+        const n = chunk.rowCount;
+        const width = values.length;
+        for (let r = 0; r < n; r++) {
+          const row = new Array<unknown>(width);
+          for (let c = 0; c < width; c++) row[c] = values[c][r];
+          yield row;
         }
       }
     } catch (e) {
-      if (e instanceof LoadError) throw e;
-      throw await fileError(e, ctx);
+      throw await this.error(e);
     }
+  }
+
+  /** A DuckDB error from reading this file (here, or in a DuckDB warehouse running select()), as a LoadError. */
+  async error(e: unknown): Promise<LoadError> {
+    return e instanceof LoadError ? e : fileError(e, this.errorContext());
   }
 
   close(): void {
@@ -215,58 +262,59 @@ export class FileReader {
     this.instance.closeSync();
   }
 
-  /** One pass over a CSV read as text: every row is checked, and each column gets the narrowest type all its values fit. */
+  private indexOf(name: string): number {
+    const i = this.columns.findIndex((c) => c.name === name);
+    if (i < 0) throw new LoadError(`${this.displayName}: no column ${name}`);
+    return i;
+  }
+
+  private errorContext(): ErrorContext {
+    return { path: this.path, displayName: this.displayName, format: this.format, names: this.sourceColumns.map((c) => c.source) };
+  }
+
+  /**
+   * One pass over a CSV read as text: every row is parsed (so a malformed row is an error here), and
+   * each column gets the narrowest type all its values fit, from a bit mask per value.
+   */
   private async inferCsvTypes(): Promise<LogicalType[]> {
     const n = this.sourceColumns.length;
     const aggregates: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const c = `c${i}`;
-      const all = (cond: string) => `bool_and(${c} is null or (${cond}))`;
-      aggregates.push(
-        `count(${c})`,
-        all(`lower(${c}) in ('true', 'false')`),
-        all(`regexp_full_match(${c}, '${INTEGER_RE}') and try_cast(${c} as integer) is not null`),
-        all(`regexp_full_match(${c}, '${INTEGER_RE}') and try_cast(${c} as bigint) is not null`),
-        all(`regexp_full_match(${c}, '${FLOAT_RE}') and try_cast(${c} as double) is not null`),
-        all(`regexp_full_match(${c}, '${DATE_RE}') and try_cast(${c} as date) is not null`),
-        all(`regexp_full_match(${c}, '${TIMESTAMP_RE}') and try_cast(${c} as timestamptz) is not null`),
-      );
-    }
-    const ctx = { path: this.path, displayName: this.displayName, format: this.format, names: this.sourceColumns.map((c) => c.source) };
-    const [row] = await run(this.connection, `select ${aggregates.join(', ')} from ${this.source}`, ctx);
+    for (let i = 0; i < n; i++) aggregates.push(`count(c${i})`, `bit_and(${csvTypeMask(`c${i}`)})`);
+    const [row] = await run(this.connection, `select ${aggregates.join(', ')} from ${this.source}`, this.errorContext());
     const types: LogicalType[] = [];
     for (let i = 0; i < n; i++) {
-      const [count, bool, int, big, float, date, ts] = row.slice(i * 7, i * 7 + 7);
-      if (!Number(count)) types.push('string');
-      else if (bool) types.push('boolean');
-      else if (int) types.push('integer');
-      else if (big) types.push('bigint');
-      else if (float) types.push('float');
-      else if (date) types.push('date');
-      else if (ts) types.push('timestamp');
-      else types.push('string');
+      const count = Number(row[i * 2]);
+      const mask = Number(row[i * 2 + 1] ?? 0);
+      const fit = ([1, 2, 4, 8, 16, 32] as const).find((bit) => mask & bit);
+      types.push(count && fit ? MASK_TYPES[fit] : 'string');
     }
     return types;
   }
 
+  /** The error for the first value that does not fit: `bad` is "<column index>:<value>". */
   private async badValue(bad: string, row: number, columns: ColumnSpec[]): Promise<LoadError> {
     const colon = bad.indexOf(':');
-    const column = this.columns[Number(bad.slice(0, colon))];
-    const value = bad.slice(colon + 1);
+    const index = Number(bad.slice(0, colon));
+    const column = this.columns[index];
     const type = columns.find((c) => c.name === column.name)?.type ?? 'string';
+    // a JSON value shows as JSON ("x", {"a":1}); other values are quoted
+    const value = bad.slice(colon + 1);
+    const shown = (this.sourceColumns[index].duckType.toUpperCase() === 'JSON' ? value : JSON.stringify(value)).replace(/^(.{80}).+$/s, '$1…');
     const where = await this.locate(row);
-    const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
-    return new LoadError(`${where}: column ${describeColumn(column)}: ${JSON.stringify(shown)} is not ${article(type)} ${type} (the type of the table's column)`);
+    return new LoadError(`${where}: column ${describeColumn(column)}: ${shown} is not ${article(type)} ${type} (the type of the table's column)`);
   }
 
   /** `file:line` for a CSV record or an NDJSON line; `file: row N` otherwise. */
   private async locate(row: number): Promise<string> {
     if (this.format === 'csv' || this.format === 'tsv') {
-      // DuckDB numbers CSV records from 1, the header being the first
-      const start = await csvRecordStart(this.path, row + 1);
+      // data row N is record N + 1 after the header (blank lines give no rows)
+      const start = await csvRecordStart(this.path, row + 1, { skipBlank: true });
       if (start) return `${this.displayName}:${start.line}`;
     }
-    if (this.format === 'ndjson') return `${this.displayName}:${row}`;
+    if (this.format === 'ndjson') {
+      const line = await jsonLine(this.path, row, false);
+      if (line) return `${this.displayName}:${line}`;
+    }
     return `${this.displayName}: row ${row}`;
   }
 }
@@ -290,57 +338,61 @@ function csvSource(path: string, delimiter: string, types: string[]): string {
   return `read_csv(${lit(path)}, header = true, auto_detect = false, delim = ${lit(delimiter)}, quote = '"', escape = '"', columns = ${columns}, strict_mode = true, null_padding = false, ignore_errors = false, store_rejects = false)`;
 }
 
+/** Types that travel as text to a warehouse: exact (decimals, microseconds) and parsed the same everywhere. */
+const TEXT_TRANSPORT = new Set<LogicalType>(['numeric', 'date', 'timestamp', 'json']);
+
+const DECIMAL = 'decimal(38,10)';
+
 /**
- * How a source column becomes a value of `type`: `value` is the expression delivered (never failing:
- * try_cast), `valid` the condition a non-null value must meet (absent when every value fits).
+ * How a source column `c` (DuckDB type `duckType`) becomes a value of `type`: `value` is the DuckDB
+ * expression (never failing: try_cast), `valid` the condition a non-null value must meet to fit.
  */
 function conversion(duckType: string, c: string, type: LogicalType): { value: string; valid?: string } {
   const isText = duckType.toUpperCase() === 'VARCHAR';
   const source = isText ? 'string' : logicalFromDuckType(duckType);
   const tried = (t: string) => `try_cast(${c} as ${t})`;
+  const checked = (value: string) => ({ value, valid: `${value} is not null` });
   switch (type) {
     case 'string':
       if (isText) return { value: c };
       return { value: source === 'json' ? `cast(to_json(${c}) as varchar)` : `cast(${c} as varchar)` };
     case 'json':
-      if (isText) return { value: `cast(${tried('json')} as varchar)`, valid: `${tried('json')} is not null` };
-      return { value: `cast(to_json(${c}) as varchar)` };
+      if (isText) return checked(tried('json'));
+      return { value: `to_json(${c})` };
     case 'integer':
     case 'bigint': {
-      const t = DUCK_TYPES[type];
       if (source === type || (type === 'bigint' && source === 'integer')) return { value: c };
       // no silent rounding: 1.5 is not an integer (DuckDB's cast would make it 2)
-      const whole = isText ? `regexp_full_match(trim(${c}), '[+-]?[0-9]+')` : source === 'float' || source === 'numeric' ? `${c} = trunc(${c})` : 'true';
       const from = isText ? `trim(${c})` : c;
-      return { value: `try_cast(${from} as ${t})`, valid: `${whole} and try_cast(${from} as ${t}) is not null` };
+      const value = `try_cast(${from} as ${type})`;
+      const whole = isText ? `regexp_full_match(${from}, '[+-]?[0-9]+')` : source === 'float' || source === 'numeric' ? `${c} = trunc(${c})` : 'true';
+      return { value, valid: `${whole} and ${value} is not null` };
     }
     case 'float':
-      if (source === 'float') return { value: c };
-      if (isText) return { value: tried('double'), valid: `regexp_full_match(trim(${c}), '${FLOAT_RE}|[+-]?(inf|infinity|nan)') and ${tried('double')} is not null` };
-      return { value: tried('double'), valid: `${tried('double')} is not null` };
+      if (source === 'float' || source === 'integer' || source === 'bigint' || source === 'numeric') return { value: `cast(${c} as double)` };
+      if (isText) return { value: `try_cast(trim(${c}) as double)`, valid: `regexp_full_match(trim(${c}), '${FLOAT_RE}|[+-]?(inf|infinity|nan)') and try_cast(trim(${c}) as double) is not null` };
+      return checked(tried('double'));
     case 'numeric':
-      return { value: `cast(${tried(DUCK_TYPES.numeric)} as varchar)`, valid: source === 'numeric' ? undefined : `${tried(DUCK_TYPES.numeric)} is not null` };
+      if (source === 'numeric' || source === 'integer' || source === 'bigint') return { value: `cast(${c} as ${DECIMAL})` };
+      return checked(isText ? `try_cast(trim(${c}) as ${DECIMAL})` : tried(DECIMAL));
     case 'boolean':
       if (source === 'boolean') return { value: c };
-      return { value: tried('boolean'), valid: `${tried('boolean')} is not null` };
-    case 'date': {
-      const value = `cast(${tried('date')} as varchar)`;
-      if (source === 'date') return { value };
-      return { value, valid: `${tried('date')} is not null` };
-    }
-    case 'timestamp': {
-      // an offset (Z, +02:00) is applied: the warehouse gets the UTC time
-      const value = `cast(cast(${tried('timestamptz')} as timestamp) as varchar)`;
-      if (source === 'timestamp' || source === 'date') return { value };
-      return { value, valid: `${tried('timestamptz')} is not null` };
-    }
+      return checked(isText ? `try_cast(trim(${c}) as boolean)` : tried('boolean'));
+    case 'date':
+      if (source === 'date') return { value: c };
+      if (source === 'timestamp') return { value: `cast(${c} as date)` };
+      return checked(tried('date'));
+    case 'timestamp':
+      if (source === 'timestamp') return { value: /TIME ZONE|TIMESTAMPTZ/i.test(duckType) ? `(${c} at time zone 'UTC')` : `cast(${c} as timestamp)` };
+      if (source === 'date') return { value: `cast(${c} as timestamp)` };
+      return checked(isText ? textToTimestamp(c) : tried('timestamp'));
   }
 }
 
 async function run(connection: DuckDBConnection, sql: string, ctx: ErrorContext): Promise<unknown[][]> {
   try {
     const reader = await connection.runAndReadAll(sql);
-    return reader.getRowsJS() as unknown[][];
+    return reader.getRowsJS();
   } catch (e) {
     throw await fileError(e, ctx);
   }
@@ -398,7 +450,10 @@ async function fileError(e: unknown, ctx: ErrorContext): Promise<LoadError> {
   }
   const json = /(Malformed JSON|JSON transform error) in file "[^"]*", (?:at byte (\d+) )?in (line|record\/value) (\d+): ([^\n]*)/.exec(raw);
   if (json) {
-    const where = json[3] === 'line' ? `${name}:${json[4]}` : `${name}: record ${json[4]}`;
+    // DuckDB counts the records of a JSON file from 2 (1.5.x); NDJSON lines map back to the file's lines
+    const record = Math.max(1, Number(json[4]) - 1);
+    const line = json[3] === 'line' ? await jsonLine(ctx.path, record) : undefined;
+    const where = line ? `${name}:${line}` : `${name}: record ${record}`;
     const reason = json[5].trim().replace(/\.$/, '');
     return new LoadError(`${where}: ${json[1] === 'Malformed JSON' ? 'malformed JSON' : 'unexpected JSON'}${json[2] ? ` at byte ${json[2]}` : ''}: ${reason}`);
   }
@@ -420,30 +475,75 @@ function reasonOf(raw: string): string {
 }
 
 /**
- * Where CSV record `record` (1 = the header, as DuckDB counts) starts: its physical line (quoted
- * values may hold newlines, so records and lines differ) and byte offset. Undefined past the end.
+ * Where CSV record `record` (1 = the header) starts: its physical line (quoted values may hold
+ * newlines, so records and lines differ) and byte offset; undefined past the end. DuckDB's error
+ * messages count blank lines as records; its rows do not (`skipBlank`).
  */
-export async function csvRecordStart(path: string, record: number): Promise<{ line: number; offset: number } | undefined> {
+export async function csvRecordStart(path: string, record: number, options: { skipBlank?: boolean } = {}): Promise<{ line: number; offset: number } | undefined> {
   if (record <= 1) return { line: 1, offset: 0 };
   let line = 1;
   let current = 1;
   let inQuotes = false;
+  let blank = true;
   let offset = 0;
+  let found = false; // skipBlank: the record starts at the next line that is not blank
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i];
+      if (found && b !== 0x0a && b !== 0x0d) return { line, offset: offset + i };
       if (b === 0x22) inQuotes = !inQuotes;
-      else if (b === 0x0a) {
+      if (b === 0x0a) {
         line++;
         if (!inQuotes) {
-          current++;
-          if (current === record) return { line, offset: offset + i + 1 };
+          if (!(options.skipBlank && blank)) current++;
+          blank = true;
+          if (current === record) {
+            if (!options.skipBlank) return { line, offset: offset + i + 1 };
+            found = true;
+          }
         }
-      }
+      } else if (b !== 0x0d) blank = false;
     }
     offset += chunk.length;
   }
   return undefined;
+}
+
+/**
+ * The physical line of NDJSON record `record` (blank lines are not records). For a parse error
+ * (`orNext`): should DuckDB's count be off by one the other way, the next record's line is taken when
+ * it is the one that does not parse.
+ */
+async function jsonLine(path: string, record: number, orNext = true): Promise<number | undefined> {
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let line = 0;
+  let current = 0;
+  let candidate: number | undefined;
+  try {
+    for await (const text of lines) {
+      line++;
+      if (!text.trim()) continue;
+      current++;
+      if (!orNext && current === record) return line;
+      if (current === record || current === record + 1) {
+        if (!parses(text)) return line;
+        if (current === record) candidate = line;
+        else break;
+      }
+    }
+  } finally {
+    lines.close();
+  }
+  return candidate;
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The first quoting problem in the record at `offset`: which field, and what is wrong. */

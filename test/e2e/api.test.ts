@@ -151,13 +151,18 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
           Object.keys(ops).map((m) => [m.toUpperCase(), path.replace('{name}', 'customer_summary').replace('{id}', SOURCE_ID)] as const),
         );
       expect(apiRoutes.length).toBeGreaterThanOrEqual(routes.length);
-      expect(apiRoutes.filter(([, path]) => path.startsWith('/api/sources'))).toEqual([
-        ['GET', '/api/sources'],
-        ['POST', '/api/sources'],
-        ['GET', `/api/sources/${SOURCE_ID}`],
-        ['DELETE', `/api/sources/${SOURCE_ID}`],
-        ['POST', `/api/sources/${SOURCE_ID}/write-key`],
-      ]);
+      const sorted = (rows: (readonly [string, string])[]) => [...rows].sort((x, y) => `${x[1]} ${x[0]}`.localeCompare(`${y[1]} ${y[0]}`));
+      expect(sorted(apiRoutes.filter(([, path]) => path.startsWith('/api/sources') || path.startsWith('/api/loads')))).toEqual(
+        sorted([
+          ['GET', '/api/sources'],
+          ['POST', '/api/sources'],
+          ['GET', `/api/sources/${SOURCE_ID}`],
+          ['DELETE', `/api/sources/${SOURCE_ID}`],
+          ['POST', `/api/sources/${SOURCE_ID}/write-key`],
+          ['POST', `/api/sources/${SOURCE_ID}/uploads`],
+          ['POST', '/api/loads'],
+        ]),
+      );
       for (const [method, path] of apiRoutes) {
         const res = await api(method, path, { body: method === 'POST' ? {} : undefined });
         expect({ method, path, status: res.status }).toEqual({ method, path, status: 401 });
