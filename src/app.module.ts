@@ -1,5 +1,4 @@
-import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
 import type { CdpConfig } from './config/config.schema';
@@ -18,19 +17,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.log_level,
-            // secrets never reach the logs
-            redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'], censor: '[redacted]' },
-            transport: process.stdout.isTTY && !process.env.CI ? { target: 'pino-pretty', options: { singleLine: true, colorize: true } } : undefined,
-            // originalUrl: inside the middleware req.url has its mount prefix stripped ("/")
-            autoLogging: { ignore: (req) => ((req as { originalUrl?: string }).originalUrl ?? req.url)?.split('?')[0] === '/health' },
-          },
-          // the tracking API logs no line per call (it would cost more than the call); its errors
-          // still reach the log through the exception filter
-          exclude: [{ method: RequestMethod.ALL, path: 'v1/*path' }],
-        }),
         WorkspaceModule,
         AuthModule,
         HealthModule,

@@ -8,7 +8,8 @@ import Fastify from 'fastify';
 import { DuckDBInstance, DuckDBTimestampValue } from '@duckdb/node-api';
 
 async function main() {
-  const instance = await DuckDBInstance.create(process.argv[2]);
+  // the same checkpoint threshold as cdp's DuckDB warehouse
+  const instance = await DuckDBInstance.create(process.argv[2], { checkpoint_threshold: '1GB' });
   const setup = await instance.connect();
   await setup.run(`create table if not exists raw_events (message_id varchar, type varchar, event varchar, user_id varchar, anonymous_id varchar,
     "timestamp" timestamp, received_at timestamp, properties json)`);
@@ -48,7 +49,10 @@ async function main() {
   const submit = (rows: unknown[][]) =>
     new Promise<void>((done, fail) => {
       waiting.push({ rows, done, fail });
-      if (!flushing) setImmediate(() => void flush());
+      if (!flushing) {
+        flushing = true;
+        setImmediate(() => void flush());
+      }
     });
 
   type Msg = { messageId?: string; type?: string; event?: string; userId?: string; anonymousId?: string; timestamp?: string; properties?: unknown };

@@ -12,6 +12,8 @@ const duckdbWarehouse = z
     path: z.string().min(1).default('.cdp/warehouse.duckdb'),
     schema: identifier.default('analytics'),
     threads: z.number().int().positive().optional(),
+    /** WAL size that triggers a checkpoint; a checkpoint stalls writers, so the tracking API wants few */
+    checkpoint_threshold: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 1GB').default('1GB'),
   })
   .strict();
 
@@ -66,7 +68,7 @@ const varValue: z.ZodType<unknown> = z.union([z.string(), z.number(), z.boolean(
 export const cdpConfigSchema = z
   .object({
     name: z.string().min(1).default('cdp'),
-    warehouse: warehouseSchema.default({ type: 'duckdb', path: '.cdp/warehouse.duckdb', schema: 'analytics' }),
+    warehouse: warehouseSchema.default({ type: 'duckdb', path: '.cdp/warehouse.duckdb', schema: 'analytics', checkpoint_threshold: '1GB' }),
     control_store: controlStoreSchema.default({ url: 'sqlite://.cdp/control.sqlite' }),
     server: z
       .object({

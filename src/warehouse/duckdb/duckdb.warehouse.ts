@@ -10,6 +10,8 @@ export interface DuckDbOptions {
   /** database file, or ':memory:' */
   path: string;
   threads?: number;
+  /** WAL size that triggers a checkpoint (which stalls writers); default 1GB */
+  checkpointThreshold?: string;
 }
 
 /**
@@ -27,7 +29,10 @@ export class DuckDbWarehouse extends SqlWarehouse {
   static async open(options: DuckDbOptions): Promise<DuckDbWarehouse> {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     try {
-      const instance = await DuckDBInstance.create(options.path, options.threads ? { threads: String(options.threads) } : {});
+      const instance = await DuckDBInstance.create(options.path, {
+        ...(options.threads ? { threads: String(options.threads) } : {}),
+        checkpoint_threshold: options.checkpointThreshold ?? '1GB',
+      });
       return new DuckDbWarehouse(instance);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
