@@ -1,15 +1,14 @@
 /**
- * Tracking API throughput, acknowledged after commit, on DuckDB, load generator (autocannon) on the
- * same machine: single-event POST /v1/track and 20-event POST /v1/batch, against the same-run ceiling
+ * Tracking API throughput, acknowledged after commit, on DuckDB, load generator on the
+ * same machine (wrk, bench/ingest/track.lua): single-event POST /v1/track and 20-event POST /v1/batch, against the same-run ceiling
  * of a bare Fastify server appending to DuckDB (bench/ingest/bare-server.ts).
  * Usage: tsx bench/ingest.bench.ts [seconds per run=10] [repeats=3]
  * Needs `npm run build` (the service runs as `node bin/cdp.js serve`, as users run it).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { DuckDbWarehouse } from '../src/warehouse/duckdb/duckdb.warehouse';
 import { queryValue } from '../src/warehouse/warehouse';
 
@@ -84,14 +83,6 @@ async function startBare(): Promise<Server> {
   };
 }
 
-let seq = 0;
-const trackBody = () => JSON.stringify({ userId: `u${seq % 5000}`, event: 'Product Viewed', messageId: `b-${process.pid}-${++seq}`, properties: { sku: `sku-${seq % 300}`, price: 19.99 }, timestamp: new Date().toISOString() });
-const batchBody = () =>
-  JSON.stringify({
-    batch: Array.from({ length: 20 }, () => ({ type: 'track', userId: `u${seq % 5000}`, event: 'Product Viewed', messageId: `b-${process.pid}-${++seq}`, properties: { sku: `sku-${seq % 300}`, price: 19.99 }, timestamp: new Date().toISOString() })),
-    sentAt: new Date().toISOString(),
-  });
-
 interface Run {
   requestsPerSec: number;
   eventsPerSec: number;
@@ -101,23 +92,21 @@ interface Run {
   errors: number;
 }
 
-async function load(server: Server, path: string, body: () => string, events: number, connections: number): Promise<Run> {
-  const result = await autocannon({
-    url: server.url + path,
-    connections,
-    duration: SECONDS,
-    headers: { 'content-type': 'application/json', ...(server.auth ? { authorization: server.auth } : {}) },
-    requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, body: body() }) }],
-  });
-  const ok = result['2xx'];
-  return {
-    requestsPerSec: ok / SECONDS,
-    eventsPerSec: (ok * events) / SECONDS,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    ok,
-    errors: result.non2xx + result.errors + result.timeouts,
-  };
+const ms = (v: string, unit: string) => Number(v) * (unit === 's' ? 1000 : unit === 'us' ? 0.001 : 1);
+
+/** wrk (C, one thread) drives the load: it leaves the most CPU to the server on a 2-core machine. */
+function load(server: Server, path: string, events: number, connections: number, runId: string): Run {
+  const out = execFileSync(
+    'wrk',
+    ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', '-s', join(__dirname, 'ingest', 'track.lua'), server.url + path],
+    { encoding: 'utf8', env: { ...process.env, AUTH: server.auth ?? '', BATCH: String(events), RUN_ID: runId } },
+  );
+  const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors: .*?timeout (\d+)/.exec(out)?.[1] ?? 0);
+  const [, p50v, p50u] = /50%\s+([\d.]+)(us|ms|s)/.exec(out) ?? [];
+  const [, p99v, p99u] = /99%\s+([\d.]+)(us|ms|s)/.exec(out) ?? [];
+  const ok = total - errors;
+  return { requestsPerSec: ok / SECONDS, eventsPerSec: (ok * events) / SECONDS, p50: ms(p50v, p50u), p99: ms(p99v, p99u), ok, errors };
 }
 
 /** Every acknowledged event must be in the table: counted after a graceful stop. */
@@ -134,9 +123,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main() {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('the load generator is wrk: apt-get install wrk');
+  }
   const scenarios = [
-    { name: 'single event, POST /v1/track', path: '/v1/track', body: trackBody, events: 1, connections: 64 },
-    { name: '20-event batch, POST /v1/batch', path: '/v1/batch', body: batchBody, events: 20, connections: 32 },
+    { name: 'single event, POST /v1/track', path: '/v1/track', events: 1, connections: 128 },
+    { name: '20-event batch, POST /v1/batch', path: '/v1/batch', events: 20, connections: 32 },
   ];
   const table: Record<string, Record<string, Run[]>> = {};
   const losses: string[] = [];
@@ -145,7 +139,7 @@ async function main() {
       const server = await start();
       let acked = 0;
       for (const s of scenarios) {
-        const run = await load(server, s.path, s.body, s.events, s.connections);
+        const run = load(server, s.path, s.events, s.connections, `${label}${r}${s.events}`);
         acked += run.ok * s.events;
         ((table[s.name] ??= {})[label] ??= []).push(run);
       }
@@ -157,7 +151,7 @@ async function main() {
     }
   }
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  console.log(`ingest: ${SECONDS} s per run, median of ${REPEATS}, autocannon on the same 2-core machine, DuckDB, acknowledged after commit`);
+  console.log(`ingest: ${SECONDS} s per run, median of ${REPEATS}, wrk (1 thread) on the same 2-core machine, DuckDB, acknowledged after commit`);
   for (const s of scenarios) {
     const row = (runs: Run[]) => ({
       rps: median(runs.map((x) => x.requestsPerSec)),

@@ -103,12 +103,12 @@ export const cdpConfigSchema = z
         /** events waiting for a commit; beyond it the API answers 503 with Retry-After */
         max_buffered_events: z.number().int().positive().default(100_000),
         /** commits in flight at once: the next group fills while the warehouse commits the last */
-        flush_concurrency: z.number().int().min(1).max(64).default(4),
+        flush_concurrency: z.number().int().min(1).max(64).default(2),
         /** where raw_events lives (a dataset on BigQuery) */
         schema: identifier.default('cdp'),
       })
       .strict()
-      .default({ max_buffered_events: 100_000, flush_concurrency: 4, schema: 'cdp' }),
+      .default({ max_buffered_events: 100_000, flush_concurrency: 2, schema: 'cdp' }),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { LogController, type FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { CdpConfig } from '../config/config.schema';
 
@@ -42,5 +43,16 @@ export class PinoNestLogger implements LoggerService {
 
   fatal(message: unknown, context?: string) {
     this.logger.fatal({ context }, String(message));
+  }
+}
+
+/**
+ * Fastify's request lines ("incoming request", "request completed": method, url, status, time; no
+ * headers) for the management API; none for the tracking API, where a line would cost more than
+ * the call, nor for /health.
+ */
+export class RequestLogController extends LogController {
+  override isLogDisabled(request: FastifyRequest): boolean {
+    return request.url.startsWith('/v1/') || request.url === '/health';
   }
 }

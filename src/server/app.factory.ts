@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { createLogger, PinoNestLogger } from '../logging/logger';
+import { createLogger, PinoNestLogger, RequestLogController } from '../logging/logger';
 import { AppModule } from '../app.module';
 import type { CdpConfig } from '../config/config.schema';
 import { HttpExceptionFilter } from './http-exception.filter';
@@ -12,8 +12,7 @@ export async function createApp(config: CdpConfig): Promise<NestFastifyApplicati
   const logger = createLogger(config);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
-    // Fastify logs through pino; its per-request lines are ours (below), so /v1 calls cost no log line
-    new FastifyAdapter({ bodyLimit: MAX_REQUEST_BYTES, loggerInstance: logger, disableRequestLogging: true }),
+    new FastifyAdapter({ bodyLimit: MAX_REQUEST_BYTES, loggerInstance: logger, logController: new RequestLogController() }),
     { logger: new PinoNestLogger(logger) },
   );
   app.useGlobalFilters(new HttpExceptionFilter());
@@ -25,13 +24,6 @@ export async function createApp(config: CdpConfig): Promise<NestFastifyApplicati
     } catch {
       done(Object.assign(new Error('the body is not valid JSON'), { statusCode: 400 }), undefined);
     }
-  });
-  // One line per management call; none for the tracking API (it would cost more than the call) or /health.
-  fastify.addHook('onResponse', (req, reply, done) => {
-    if (!req.url.startsWith('/v1/') && req.url !== '/health') {
-      req.log.info({ req: { method: req.method, url: req.url }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime) }, 'request completed');
-    }
-    done();
   });
   // CORS on /v1 only (a small hook: @fastify/cors would run its option logic on every request)
   fastify.addHook('onRequest', (req, reply, done) => {

@@ -36,7 +36,7 @@ function loadError(yaml: string, env: NodeJS.ProcessEnv = {}): { message: string
 }
 
 const DEFAULT_PATHS = { models: 'models', seeds: 'seeds', target: 'target' };
-const DEFAULT_INGEST = { max_buffered_events: 100_000, flush_concurrency: 4, schema: 'cdp' };
+const DEFAULT_INGEST = { max_buffered_events: 100_000, flush_concurrency: 2, schema: 'cdp' };
 
 describe('the demo cdp.yaml', () => {
   it('loads with its values and the defaults for what it leaves out', () => {
@@ -128,8 +128,8 @@ describe('sources and ingest', () => {
   });
 
   it('ingest: keys left out get their defaults', () => {
-    expect(load('ingest:\n  max_buffered_events: 5000\n').ingest).toEqual({ max_buffered_events: 5000, flush_concurrency: 4, schema: 'cdp' });
-    expect(load('ingest: {schema: events}\n').ingest).toEqual({ max_buffered_events: 100_000, flush_concurrency: 4, schema: 'events' });
+    expect(load('ingest:\n  max_buffered_events: 5000\n').ingest).toEqual({ max_buffered_events: 5000, flush_concurrency: 2, schema: 'cdp' });
+    expect(load('ingest: {schema: events}\n').ingest).toEqual({ max_buffered_events: 100_000, flush_concurrency: 2, schema: 'events' });
     expect(load('ingest: {}\n').ingest).toEqual(DEFAULT_INGEST);
   });
 
