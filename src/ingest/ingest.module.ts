@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { SourcesModule } from '../sources/sources.module';
-import { IngestController } from './ingest.controller';
 import { IngestService } from './ingest.service';
+import { TrackingRoutes } from './tracking.routes';
 
-@Module({ imports: [SourcesModule], controllers: [IngestController], providers: [IngestService], exports: [IngestService] })
+@Module({ imports: [SourcesModule], providers: [IngestService, TrackingRoutes], exports: [IngestService] })
 export class IngestModule {}

@@ -6,6 +6,7 @@ import { AppModule } from '../app.module';
 import type { CdpConfig } from '../config/config.schema';
 import { HttpExceptionFilter } from './http-exception.filter';
 import { MAX_REQUEST_BYTES } from '../ingest/messages.schema';
+import { trackingOpenApiPaths } from '../ingest/tracking.routes';
 
 /** Builds the Nest application on Fastify, with OpenAPI at /docs. Shared by `cdp serve` and the tests. */
 export async function createApp(config: CdpConfig): Promise<NestFastifyApplication> {
@@ -52,8 +53,10 @@ export async function createApp(config: CdpConfig): Promise<NestFastifyApplicati
       .setDescription('Warehouse-native customer data platform: models, seeds, health. Management routes need an admin token (Bearer).')
       .setVersion('0.1.0')
       .addBearerAuth()
+      .addBasicAuth(undefined, 'basic')
       .build(),
   );
+  Object.assign(document.paths, trackingOpenApiPaths());
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   return app;
 }

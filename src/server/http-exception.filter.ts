@@ -19,39 +19,44 @@ const STATUS: Record<CdpErrorCode, number> = {
   SOURCE_NOT_FOUND: 404,
 };
 
-/** The one place that turns errors into HTTP answers: {statusCode, error, code?, message}. */
+const logger = new Logger('http');
+
+/**
+ * The one place that turns errors into HTTP answers ({statusCode, error?, code?, message}); used by
+ * the Nest filter below and by the tracking routes, which run on Fastify directly.
+ */
+export function sendError(exception: unknown, reply: FastifyReply): void {
+  const tooLarge = () =>
+    // Segment answers an oversize request with a 400, which its SDKs do not retry
+    void reply.status(400).send({ statusCode: 400, success: false, message: `request body over the limit of ${Math.round(MAX_REQUEST_BYTES / 1024)} KB` });
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    if (status === 413) return tooLarge(); // Nest wraps fastify's body-too-large error
+    const body = exception.getResponse();
+    void reply.status(status).send(typeof body === 'string' ? { statusCode: status, message: body } : body);
+    return;
+  }
+  if (exception instanceof CdpError) {
+    const status = STATUS[exception.code] ?? 500;
+    const retryAfter = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+    void reply.status(status).send({ statusCode: status, code: exception.code, message: exception.message });
+    return;
+  }
+  const e = exception as { statusCode?: number; message?: string };
+  if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    if (e.statusCode === 413) return tooLarge();
+    // fastify's own errors: bad JSON, unsupported content type, ...
+    void reply.status(e.statusCode).send({ statusCode: e.statusCode, message: e.message });
+    return;
+  }
+  logger.error(exception instanceof Error ? exception.stack : String(exception));
+  void reply.status(500).send({ statusCode: 500, message: 'internal error' });
+}
+
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
-  private readonly logger = new Logger('http');
-
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      if (status === 413) {
-        // Nest wraps fastify's body-too-large error; Segment answers an oversize request with a 400,
-        // which its SDKs do not retry
-        void reply.status(400).send({ statusCode: 400, success: false, message: `request body over the limit of ${Math.round(MAX_REQUEST_BYTES / 1024)} KB` });
-        return;
-      }
-      const body = exception.getResponse();
-      void reply.status(status).send(typeof body === 'string' ? { statusCode: status, message: body } : body);
-      return;
-    }
-    if (exception instanceof CdpError) {
-      const status = STATUS[exception.code] ?? 500;
-      const retryAfter = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
-      if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
-      void reply.status(status).send({ statusCode: status, code: exception.code, message: exception.message });
-      return;
-    }
-    const e = exception as { statusCode?: number; message?: string };
-    if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-      // fastify's own errors: bad JSON, body too large, ...
-      void reply.status(e.statusCode).send({ statusCode: e.statusCode, message: e.message });
-      return;
-    }
-    this.logger.error(exception instanceof Error ? exception.stack : String(exception));
-    void reply.status(500).send({ statusCode: 500, message: 'internal error' });
+    sendError(exception, host.switchToHttp().getResponse<FastifyReply>());
   }
 }
