@@ -129,7 +129,7 @@ async function main() {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('the load generator is wrk: apt-get install wrk');
   }
   const scenarios = [
-    { name: 'single event, POST /v1/track', path: '/v1/track', events: 1, connections: 128 },
+    { name: 'single event, POST /v1/track', path: '/v1/track', events: 1, connections: 96 },
     { name: '20-event batch, POST /v1/batch', path: '/v1/batch', events: 20, connections: 32 },
   ];
   const table: Record<string, Record<string, Run[]>> = {};
