@@ -45,7 +45,7 @@ describe('the demo cdp.yaml', () => {
     const config = demo.config({});
     expect(config).toEqual({
       name: 'retail_demo',
-      warehouse: { type: 'duckdb', path: join(demo.dir, '.cdp/warehouse.duckdb'), schema: 'analytics' },
+      warehouse: { type: 'duckdb', path: join(demo.dir, '.cdp/warehouse.duckdb'), schema: 'analytics', checkpoint_threshold: '1GB' },
       control_store: { url: 'sqlite://.cdp/control.sqlite' },
       server: { port: 3000, host: '0.0.0.0' },
       log_level: 'info',
@@ -66,7 +66,7 @@ describe('defaults', () => {
     const config = t.config({});
     expect(config).toMatchObject({
       name: 'cdp',
-      warehouse: { type: 'duckdb', path: join(t.dir, '.cdp/warehouse.duckdb'), schema: 'analytics' },
+      warehouse: { type: 'duckdb', path: join(t.dir, '.cdp/warehouse.duckdb'), schema: 'analytics', checkpoint_threshold: '1GB' },
       control_store: { url: 'sqlite://.cdp/control.sqlite' },
       server: { port: 3000, host: '0.0.0.0' },
       log_level: 'info',
@@ -212,7 +212,7 @@ describe('environment overrides', () => {
 
   it('CDP_WAREHOUSE_SCHEMA without a warehouse block sets the default duckdb warehouse\'s schema', () => {
     const t = project('name: x\n');
-    expect(t.config({ CDP_WAREHOUSE_SCHEMA: 'staging' }).warehouse).toEqual({ type: 'duckdb', path: join(t.dir, '.cdp/warehouse.duckdb'), schema: 'staging' });
+    expect(t.config({ CDP_WAREHOUSE_SCHEMA: 'staging' }).warehouse).toEqual({ type: 'duckdb', path: join(t.dir, '.cdp/warehouse.duckdb'), schema: 'staging', checkpoint_threshold: '1GB' });
   });
 
   it('CDP_CONTROL_STORE_URL sets control_store.url', () => {
@@ -303,7 +303,7 @@ describe('errors name the file, the position, the key and what was expected', ()
 
   it('unknown nested key: lists the keys of that warehouse type only', () => {
     const { message, file } = loadError('warehouse:\n  type: duckdb\n  paht: w.duckdb\n');
-    expect(message).toBe(`${file}:3:3: warehouse.paht: unknown key (allowed here: type, path, schema, threads)`);
+    expect(message).toBe(`${file}:3:3: warehouse.paht: unknown key (allowed here: type, path, schema, threads, checkpoint_threshold)`);
   });
 
   it('unknown key deeper in a warehouse block', () => {
