@@ -2,44 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { hashToken } from '../../src/auth/admin-token';
-import { createApp } from '../../src/server/app.factory';
 import { Workspace } from '../../src/workspace/workspace';
+import { DEMO_MODELS } from '../support/demo';
 import { TempProject } from '../support/temp-project';
+import { answer, type Answer, type Json, startApp } from '../support/test-app';
 
 /** End to end over real HTTP: the Nest app on Fastify, DuckDB and SQLite in a temp project folder. */
 
 const ADMIN_TOKEN = 'test-admin-token';
-/** The 9 demo models in DAG order (parents first, ties by name); stg_events reads the cdp.raw_events source. */
-const DEMO_MODELS = [
-  'stg_events',
-  'stg_identifies',
-  'stg_order_lines',
-  'stg_orders',
-  'daily_revenue',
-  'stg_customers',
-  'customer_summary',
-  'stg_pages',
-  'stg_tracks',
-];
 /** Any id: the admin guard answers before the route looks the source up. */
 const SOURCE_ID = '00000000-0000-4000-8000-000000000000';
-
-/** A parsed JSON answer: its shape is what the assertions check. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
-interface Answer<T = Json> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
-
-async function listen(app: NestFastifyApplication): Promise<string> {
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address();
-  if (!address || typeof address !== 'object') throw new Error('the app is not listening on a TCP port');
-  return `http://127.0.0.1:${address.port}`;
-}
 
 function client(base: string) {
   return async function call<T = Json>(method: string, path: string, opts: { token?: string | null; body?: unknown; rawBody?: string } = {}): Promise<Answer<T>> {
@@ -49,15 +21,7 @@ function client(base: string) {
     if (opts.rawBody !== undefined) body = opts.rawBody;
     else if (opts.body !== undefined) body = JSON.stringify(opts.body);
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(base + path, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON (the Swagger UI page)
-    }
-    return { status: res.status, headers: res.headers, body: parsed as T };
+    return answer<T>(await fetch(base + path, { method, headers, body }));
   };
 }
 
@@ -69,8 +33,7 @@ async function startCapturingStdout(config: ReturnType<TempProject['config']>): 
     return true;
   });
   try {
-    const app = await createApp(config);
-    const base = await listen(app);
+    const { app, base } = await startApp(config);
     return { app, base, stdout: chunks.join('') };
   } finally {
     spy.mockRestore();
@@ -86,8 +49,7 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
 
   beforeAll(async () => {
     project = TempProject.demo();
-    app = await createApp(project.config({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'warn' }));
-    base = await listen(app);
+    ({ app, base } = await startApp(project.config({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'warn' })));
     api = client(base);
     build = await api('POST', '/api/models/build', { token: ADMIN_TOKEN, body: {} });
   });

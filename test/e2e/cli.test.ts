@@ -1,95 +1,13 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunningService } from '../../src/server/service-file';
+import { buildOnce } from '../support/build';
+import { cdp, ServedProject } from '../support/cli';
 import { REPO_ROOT, TempProject } from '../support/temp-project';
 
 /** The built CLI (bin/cdp.js -> dist/) in child processes, as a user runs it. */
 
-const CDP = join(REPO_ROOT, 'bin', 'cdp.js');
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment of a user's shell, without the variables that would point cdp elsewhere. */
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CDP_') && k !== 'PORT') env[k] = v;
-  return { ...env, NO_COLOR: '1', ...extra };
-}
-
-/** Runs `cdp <args>` to the end (asynchronously: a service child may be writing to its pipes meanwhile). */
-function cdp(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CDP, ...args], { cwd: opts.cwd ?? REPO_ROOT, env: cleanEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`cdp ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 30000} ms\n${stdout}\n${stderr}`));
-    }, opts.timeoutMs ?? 30000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-/** A `cdp serve` child process and everything it printed. */
-class Server {
-  readonly child: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  constructor(readonly dir: string) {
-    this.child = spawn(process.execPath, [CDP, 'serve', '-p', dir], { cwd: dir, env: cleanEnv({ PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  get serviceFile(): string {
-    return join(this.dir, '.cdp', 'service.json');
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Waits until the service wrote .cdp/service.json and printed where it listens. */
-  async ready(timeoutMs = 20000): Promise<RunningService> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      if (!this.running) throw new Error(`cdp serve exited early\n${this.stdout}\n${this.stderr}`);
-      if (existsSync(this.serviceFile) && /cdp is serving/.test(this.stdout)) {
-        return JSON.parse(readFileSync(this.serviceFile, 'utf8')) as RunningService;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`cdp serve did not write ${this.serviceFile} in ${timeoutMs} ms\n${this.stdout}\n${this.stderr}`);
-  }
-
-  async stop(signal: NodeJS.Signals, timeoutMs = 15000) {
-    this.child.kill(signal);
-    const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`cdp serve did not stop on ${signal}`)), timeoutMs).unref());
-    return Promise.race([this.exited, timer]);
-  }
-
-  /** Last resort for afterAll: this child only, by its pid. */
-  kill(): void {
-    if (this.running) this.child.kill('SIGKILL');
-  }
-}
-
-const servers: Server[] = [];
+const servers: ServedProject[] = [];
 const projects: TempProject[] = [];
 
 function demo(): TempProject {
@@ -106,7 +24,7 @@ function project(files: Record<string, string>): TempProject {
 
 beforeAll(() => {
   // the CLI under test is the compiled one: build it from the current sources
-  execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'pipe' });
+  buildOnce();
   expect(existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js'))).toBe(true);
 }, 120000);
 
@@ -192,11 +110,11 @@ describe('the demo project', () => {
   });
 
   describe('with `cdp serve` running', () => {
-    let server: Server;
+    let server: ServedProject;
     let service: RunningService;
 
     beforeAll(async () => {
-      server = new Server(p.dir);
+      server = new ServedProject(p.dir);
       servers.push(server);
       service = await server.ready();
     });
@@ -250,7 +168,7 @@ describe('the demo project', () => {
     });
 
     it('SIGINT (Ctrl-C) also removes .cdp/service.json', async () => {
-      const again = new Server(p.dir);
+      const again = new ServedProject(p.dir);
       servers.push(again);
       await again.ready();
       expect(again.stdout).not.toContain('cdp_admin_'); // the token of the first start is not printed again

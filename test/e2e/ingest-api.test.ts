@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createApp } from '../../src/server/app.factory';
 import { queryAll, queryValue } from '../../src/warehouse/warehouse';
 import { Workspace } from '../../src/workspace/workspace';
 import { dropSchema, POSTGRES_URL, requirePostgres, uniqueSchema } from '../support/postgres';
 import { TempProject } from '../support/temp-project';
+import { answer, type Answer, createSource as createSourceAs, type CreatedSource, startApp } from '../support/test-app';
 
 /**
  * The Segment-compatible tracking API (/v1) over real HTTP: write keys, every way a request can be
@@ -13,23 +13,6 @@ import { TempProject } from '../support/temp-project';
  */
 
 const ADMIN_TOKEN = 'test-admin-token-ingest';
-
-/** A parsed JSON answer: its shape is what the assertions check. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: Json;
-}
-
-async function listen(app: NestFastifyApplication): Promise<string> {
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address();
-  if (!address || typeof address !== 'object') throw new Error('the app is not listening on a TCP port');
-  return `http://127.0.0.1:${address.port}`;
-}
 
 const basic = (user: string, password = '') => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -48,22 +31,13 @@ async function call(base: string, path: string, opts: Call = {}): Promise<Answer
     body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     headers['content-type'] = opts.contentType ?? 'application/json';
   }
-  const res = await fetch(base + path, { method: opts.method ?? 'POST', headers, body });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, headers: res.headers, body: parsed };
+  return answer(await fetch(base + path, { method: opts.method ?? 'POST', headers, body }));
 }
 
-async function createSource(base: string, name: string): Promise<{ id: string; name: string; writeKey: string }> {
-  const res = await call(base, '/api/sources', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: { name } });
-  expect(res.status).toBe(201);
-  expect(res.body).toMatchObject({ id: expect.any(String), name, writeKey: expect.any(String) });
-  return res.body as { id: string; name: string; writeKey: string };
+async function createSource(base: string, name: string): Promise<CreatedSource> {
+  const source = await createSourceAs(base, ADMIN_TOKEN, name);
+  expect(source).toMatchObject({ id: expect.any(String), name, writeKey: expect.any(String) });
+  return source;
 }
 
 const track = (extra: Record<string, unknown> = {}) => ({ userId: 'u-1', event: 'Order Completed', properties: { total: 42 }, messageId: `m-${randomUUID()}`, ...extra });
@@ -73,7 +47,7 @@ describe('tracking API on DuckDB', () => {
   let app: NestFastifyApplication;
   let base: string;
   let ws: Workspace;
-  let source: { id: string; name: string; writeKey: string };
+  let source: CreatedSource;
   let auth: Record<string, string>;
 
   const rawCount = async () => Number(await queryValue(ws.warehouse, 'select count(*) from "cdp"."raw_events"'));
@@ -82,8 +56,7 @@ describe('tracking API on DuckDB', () => {
 
   beforeAll(async () => {
     project = TempProject.demo();
-    app = await createApp(project.config({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'error' }));
-    base = await listen(app);
+    ({ app, base } = await startApp(project.config({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'error' })));
     ws = app.get(Workspace);
     source = await createSource(base, 'web');
     auth = { authorization: basic(source.writeKey) };
@@ -364,8 +337,7 @@ describe('tracking API on PostgreSQL', () => {
     const config = project.config({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'error', CDP_WAREHOUSE_URL: POSTGRES_URL, CDP_WAREHOUSE_SCHEMA: warehouseSchema });
     expect(config.warehouse).toMatchObject({ type: 'postgres', schema: warehouseSchema });
     expect(config.ingest.schema).toBe(ingestSchema);
-    app = await createApp(config);
-    base = await listen(app);
+    ({ app, base } = await startApp(config));
   });
 
   afterAll(async () => {

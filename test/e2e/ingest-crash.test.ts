@@ -1,78 +1,21 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunningService } from '../../src/server/service-file';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb.warehouse';
 import { queryAll } from '../../src/warehouse/warehouse';
+import { buildOnce } from '../support/build';
+import { ServedProject } from '../support/cli';
 import { REPO_ROOT, TempProject } from '../support/temp-project';
+import { createSource } from '../support/test-app';
 
 /**
  * A crash test of the tracking API's promise: an event whose request got a 200 is in the warehouse,
  * even when `cdp serve` is killed with SIGKILL in the middle of a stream of requests.
  */
 
-const CDP = join(REPO_ROOT, 'bin', 'cdp.js');
 const ADMIN_TOKEN = 'test-admin-token-crash';
-
-/** The environment of a user's shell, without the variables that would point cdp elsewhere. */
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CDP_') && k !== 'PORT') env[k] = v;
-  return { ...env, NO_COLOR: '1', ...extra };
-}
-
-/** A `cdp serve` child process and everything it printed. */
-class Server {
-  readonly child: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  constructor(readonly dir: string) {
-    this.child = spawn(process.execPath, [CDP, 'serve', '-p', dir], {
-      cwd: dir,
-      env: cleanEnv({ PORT: '0', CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'error' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  get serviceFile(): string {
-    return join(this.dir, '.cdp', 'service.json');
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Waits until this process (not an earlier one) wrote .cdp/service.json and printed where it listens. */
-  async ready(timeoutMs = 20000): Promise<RunningService> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      if (!this.running) throw new Error(`cdp serve exited early\n${this.stdout}\n${this.stderr}`);
-      if (existsSync(this.serviceFile) && /cdp is serving/.test(this.stdout)) {
-        const service = JSON.parse(readFileSync(this.serviceFile, 'utf8')) as RunningService;
-        if (service.pid === this.child.pid) return service;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`cdp serve did not write ${this.serviceFile} in ${timeoutMs} ms\n${this.stdout}\n${this.stderr}`);
-  }
-
-  async stop(signal: NodeJS.Signals, timeoutMs = 15000) {
-    this.child.kill(signal);
-    const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`cdp serve did not stop on ${signal}`)), timeoutMs).unref());
-    return Promise.race([this.exited, timer]);
-  }
-
-  /** Last resort for afterAll: this child only, by its pid. */
-  kill(): void {
-    if (this.running) this.child.kill('SIGKILL');
-  }
-}
+const SERVE_ENV = { CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'error' };
 
 const basic = (writeKey: string) => `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
 
@@ -88,12 +31,12 @@ async function sendTrack(url: string, writeKey: string, messageId: string): Prom
 }
 
 describe('cdp serve killed with SIGKILL mid-stream', () => {
-  const servers: Server[] = [];
+  const servers: ServedProject[] = [];
   let project: TempProject;
 
   beforeAll(() => {
     // the service under test is the compiled one: build it from the current sources
-    execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'pipe' });
+    buildOnce();
     expect(existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js'))).toBe(true);
     project = TempProject.demo();
   }, 120000);
@@ -104,17 +47,11 @@ describe('cdp serve killed with SIGKILL mid-stream', () => {
   });
 
   it('keeps every acknowledged event; a restart over the stale service.json works', async () => {
-    const first = new Server(project.dir);
+    const first = new ServedProject(project.dir, SERVE_ENV);
     servers.push(first);
     const service = await first.ready();
 
-    const created = await fetch(`${service.url}/api/sources`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'crash' }),
-    });
-    expect(created.status).toBe(201);
-    const { writeKey } = (await created.json()) as { writeKey: string };
+    const { writeKey } = await createSource(service.url, ADMIN_TOKEN, 'crash');
 
     // 8 requests in flight at all times, each with its own messageId, until the service dies
     const sent: string[] = [];
@@ -157,7 +94,7 @@ describe('cdp serve killed with SIGKILL mid-stream', () => {
     expect(existsSync(first.serviceFile)).toBe(true);
     expect((JSON.parse(readFileSync(first.serviceFile, 'utf8')) as RunningService).pid).toBe(first.child.pid);
 
-    const second = new Server(project.dir);
+    const second = new ServedProject(project.dir, SERVE_ENV);
     servers.push(second);
     const restarted = await second.ready();
     expect(restarted.pid).not.toBe(service.pid);

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Analytics, type Context } from '@segment/analytics-node';
 import { ModelEngine } from '../../src/models/model-engine';
-import { createApp } from '../../src/server/app.factory';
 import { queryAll, queryValue, type Row } from '../../src/warehouse/warehouse';
 import { Workspace } from '../../src/workspace/workspace';
 import { TempProject } from '../support/temp-project';
+import { createSource, startApp } from '../support/test-app';
 
 /**
  * The real Segment Node client (@segment/analytics-node) against the tracking API: every message it
@@ -14,13 +14,6 @@ import { TempProject } from '../support/temp-project';
  */
 
 const ADMIN_TOKEN = 'test-admin-token-sdk';
-
-async function listen(app: NestFastifyApplication): Promise<string> {
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address();
-  if (!address || typeof address !== 'object') throw new Error('the app is not listening on a TCP port');
-  return `http://127.0.0.1:${address.port}`;
-}
 
 /** What one client did: the events it delivered (by messageId), the requests it made and their answers. */
 interface Recorder {
@@ -75,12 +68,9 @@ describe('@segment/analytics-node against the tracking API', () => {
 
   beforeAll(async () => {
     project = TempProject.demo();
-    app = await createApp(project.config({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'error' }));
-    base = await listen(app);
+    ({ app, base } = await startApp(project.config({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'error' })));
     ws = app.get(Workspace);
-    const res = await fetch(`${base}/api/sources`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'node-server' }) });
-    expect(res.status).toBe(201);
-    ({ writeKey, id: sourceId } = (await res.json()) as { writeKey: string; id: string });
+    ({ writeKey, id: sourceId } = await createSource(base, ADMIN_TOKEN, 'node-server'));
   });
 
   afterAll(async () => {

@@ -1,15 +1,15 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createApp } from '../../src/server/app.factory';
-import type { RunningService } from '../../src/server/service-file';
 import { SourcesRepository } from '../../src/sources/sources.repository';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb.warehouse';
 import { queryAll, queryValue } from '../../src/warehouse/warehouse';
 import { Workspace } from '../../src/workspace/workspace';
-import { REPO_ROOT, TempProject } from '../support/temp-project';
+import { buildOnce } from '../support/build';
+import { cdp, ServedProject } from '../support/cli';
+import { TempProject } from '../support/temp-project';
+import { answer, type Answer, type Json, startApp } from '../support/test-app';
 
 /**
  * File loads end to end: uploads over real HTTP (the Nest app on Fastify, DuckDB and SQLite in a
@@ -17,17 +17,6 @@ import { REPO_ROOT, TempProject } from '../support/temp-project';
  */
 
 const ADMIN_TOKEN = 'test-admin-token-uploads';
-const CDP = join(REPO_ROOT, 'bin', 'cdp.js');
-
-/** A parsed JSON answer: its shape is what the assertions check. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
-interface Answer {
-  status: number;
-  body: Json;
-}
-
 const PEOPLE_CSV = 'id,Full Name,signed_up\n1,"Smith, Ann",2024-01-02\n2,,2024-02-03\n3,"Cy ""the kid""",\n';
 const EVENTS_NDJSON = [
   JSON.stringify({ event: 'signup', userId: 'u1', properties: { plan: 'pro' } }),
@@ -35,26 +24,11 @@ const EVENTS_NDJSON = [
   '',
 ].join('\n');
 
-async function listen(app: NestFastifyApplication): Promise<string> {
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address();
-  if (!address || typeof address !== 'object') throw new Error('the app is not listening on a TCP port');
-  return `http://127.0.0.1:${address.port}`;
-}
-
 async function post(base: string, path: string, opts: { token?: string | null; contentType?: string; body?: string | Uint8Array } = {}): Promise<Answer> {
   const headers: Record<string, string> = {};
   if (opts.token !== null) headers.authorization = `Bearer ${opts.token ?? ADMIN_TOKEN}`;
   if (opts.contentType) headers['content-type'] = opts.contentType;
-  const res = await fetch(base + path, { method: 'POST', headers, body: opts.body });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, body };
+  return answer(await fetch(base + path, { method: 'POST', headers, body: opts.body }));
 }
 
 describe('uploads over HTTP', () => {
@@ -71,8 +45,7 @@ describe('uploads over HTTP', () => {
 
   beforeAll(async () => {
     project = new TempProject({ 'cdp.yaml': 'name: uploads\n' });
-    app = await createApp(project.config({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'error' }));
-    base = await listen(app);
+    ({ app, base } = await startApp(project.config({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'error' })));
     ws = app.get(Workspace);
     sourceId = (await new SourcesRepository(ws.store).create('crm')).source.id;
   });
@@ -220,40 +193,9 @@ describe('uploads over HTTP', () => {
 
 // ── the CLI ─────────────────────────────────────────────────────────────────────────────────────
 
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CDP_') && k !== 'PORT') env[k] = v;
-  return { ...env, NO_COLOR: '1', ...extra };
-}
-
-function cdp(args: string[], cwd: string): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CDP, ...args], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`cdp ${args.join(' ')} did not finish\n${stdout}\n${stderr}`));
-    }, 30000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('cdp load', () => {
   let project: TempProject;
-  let server: ChildProcess | undefined;
+  let server: ServedProject | undefined;
 
   /** Rows of a table, read from the project's DuckDB file (only while no service holds it). */
   async function tableRows(sql: string): Promise<unknown[]> {
@@ -266,17 +208,17 @@ describe('cdp load', () => {
   }
 
   beforeAll(() => {
-    execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'pipe' });
+    buildOnce();
     project = new TempProject({ 'cdp.yaml': 'name: cli_loads\n', 'data/people.csv': PEOPLE_CSV, 'data/events.ndjson': EVENTS_NDJSON });
   }, 120000);
 
   afterAll(() => {
-    if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+    server?.kill();
     project?.cleanup();
   });
 
   it('loads a file into the warehouse and prints the rows and the table', async () => {
-    const { code, stdout, stderr } = await cdp(['load', 'data/people.csv', '--table', 'people', '--mode', 'replace'], project.dir);
+    const { code, stdout, stderr } = await cdp(['load', 'data/people.csv', '--table', 'people', '--mode', 'replace'], { cwd: project.dir });
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toBe('loaded 3 rows into analytics.people (replace)\ncolumns: id integer, full_name string, signed_up date\n');
@@ -289,7 +231,7 @@ describe('cdp load', () => {
 
   it('a malformed file exits 1 naming file:line; the table is unchanged', async () => {
     writeFileSync(join(project.dir, 'data', 'bad.csv'), 'id,full_name,signed_up\n7,Gus,2024-01-01\n8,Hal\n');
-    const { code, stdout, stderr } = await cdp(['load', 'data/bad.csv', '--table', 'people', '--mode', 'replace'], project.dir);
+    const { code, stdout, stderr } = await cdp(['load', 'data/bad.csv', '--table', 'people', '--mode', 'replace'], { cwd: project.dir });
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toBe('error: data/bad.csv:3: expected 3 values (id, full_name, signed_up), found 2\n');
@@ -297,34 +239,24 @@ describe('cdp load', () => {
   });
 
   it('bad options are errors before anything is read', async () => {
-    const upsert = await cdp(['load', 'data/people.csv', '--table', 'people', '--mode', 'upsert'], project.dir);
+    const upsert = await cdp(['load', 'data/people.csv', '--table', 'people', '--mode', 'upsert'], { cwd: project.dir });
     expect(upsert.code).toBe(1);
     expect(upsert.stderr).toContain('--key: mode upsert needs the key column(s)');
-    const mode = await cdp(['load', 'data/people.csv', '--table', 'people', '--mode', 'merge'], project.dir);
+    const mode = await cdp(['load', 'data/people.csv', '--table', 'people', '--mode', 'merge'], { cwd: project.dir });
     expect(mode.code).not.toBe(0);
     expect(mode.stderr).toMatch(/--mode.*merge.*invalid/i);
-    const table = await cdp(['load', 'data/people.csv', '--table', 'drop table;'], project.dir);
+    const table = await cdp(['load', 'data/people.csv', '--table', 'drop table;'], { cwd: project.dir });
     expect(table.code).toBe(1);
     expect(table.stderr).toContain('--table: expected name or schema.name');
-    const missing = await cdp(['load', 'data/nope.csv', '--table', 'people'], project.dir);
+    const missing = await cdp(['load', 'data/nope.csv', '--table', 'people'], { cwd: project.dir });
     expect(missing.stderr).toBe('error: data/nope.csv: no such file\n');
   });
 
   it('while `cdp serve` runs, the file goes to the service (no DuckDB lock error)', async () => {
-    const child = spawn(process.execPath, [CDP, 'serve', '-p', project.dir], { cwd: project.dir, env: cleanEnv({ PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
-    server = child;
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const serviceFile = join(project.dir, '.cdp', 'service.json');
-    const until = Date.now() + 20000;
-    while (!(existsSync(serviceFile) && /cdp is serving/.test(out))) {
-      if (Date.now() > until || child.exitCode !== null) throw new Error(`cdp serve did not start\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const service = JSON.parse(readFileSync(serviceFile, 'utf8')) as RunningService;
+    server = new ServedProject(project.dir);
+    const service = await server.ready();
 
-    const loaded = await cdp(['load', 'data/events.ndjson', '--table', 'raw.events'], project.dir);
+    const loaded = await cdp(['load', 'data/events.ndjson', '--table', 'raw.events'], { cwd: project.dir });
     expect(loaded.stderr).toBe('');
     expect(loaded.code).toBe(0);
     expect(loaded.stdout).toContain(`the service is running (pid ${service.pid}, ${service.url}); sending the load to it`);
@@ -332,12 +264,11 @@ describe('cdp load', () => {
     expect(loaded.stdout).not.toMatch(/lock/i);
 
     // a file error from the service names the file as the user gave it
-    const bad = await cdp(['load', 'data/bad.csv', '--table', 'people', '--mode', 'replace'], project.dir);
+    const bad = await cdp(['load', 'data/bad.csv', '--table', 'people', '--mode', 'replace'], { cwd: project.dir });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe('error: data/bad.csv:3: expected 3 values (id, full_name, signed_up), found 2\n');
 
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await server.stop('SIGTERM');
     expect(await tableRows('select count(*) as n from raw.events')).toEqual([{ n: 2 }]);
     expect(await tableRows('select count(*) as n from analytics.people')).toEqual([{ n: 3 }]);
   });

@@ -8,6 +8,7 @@ import { openControlStore } from '../../src/store/control-store';
 import { queryAll, queryValue, type Row } from '../../src/warehouse/warehouse';
 import { Workspace } from '../../src/workspace/workspace';
 import { dropSchema, POSTGRES_URL, requirePostgres, uniqueSchema } from '../support/postgres';
+import { DEMO_EVENT_TESTS, DEMO_MODELS } from '../support/demo';
 import { TempProject } from '../support/temp-project';
 
 /**
@@ -449,34 +450,11 @@ where version > (select max(version) from {{this}})
       expect(job.status).toBe('success');
       // seeds, models and tests all ran
       expect(job.results.filter((r) => r.kind === 'seed').map((r) => r.node)).toEqual(['online_retail']);
-      expect(job.results.filter((r) => r.kind === 'model').map((r) => r.node).sort()).toEqual([
-        'customer_summary',
-        'daily_revenue',
-        'stg_customers',
-        'stg_events',
-        'stg_identifies',
-        'stg_order_lines',
-        'stg_orders',
-        'stg_pages',
-        'stg_tracks',
-      ]);
+      expect(job.results.filter((r) => r.kind === 'model').map((r) => r.node).sort()).toEqual([...DEMO_MODELS].sort());
       // 22 data tests on the retail models and seed, 12 on the event staging models
       const tests = job.results.filter((r) => r.kind === 'test');
       expect(tests).toHaveLength(34);
-      expect(tests.filter((r) => /_stg_(events|tracks|identifies|pages)_/.test(r.node)).map((r) => r.node)).toEqual([
-        'unique_stg_events_message_id',
-        'not_null_stg_events_message_id',
-        'not_null_stg_events_type',
-        'accepted_values_stg_events_type',
-        'not_null_stg_events_occurred_at',
-        'unique_stg_identifies_message_id',
-        'not_null_stg_identifies_message_id',
-        'unique_stg_pages_message_id',
-        'not_null_stg_pages_message_id',
-        'unique_stg_tracks_message_id',
-        'not_null_stg_tracks_message_id',
-        'not_null_stg_tracks_event',
-      ]);
+      expect(tests.filter((r) => /_stg_(events|tracks|identifies|pages)_/.test(r.node)).map((r) => r.node)).toEqual(DEMO_EVENT_TESTS);
       expect(job.results).toHaveLength(1 + 9 + 34);
       expect(byNode(job).get('customer_summary')?.rows).toBe(948);
       expect(await c.value(`select count(*) as n from ${c.rel('customer_summary')}`)).toBe(948);

@@ -7,6 +7,7 @@ import { DagError, ModelGraph } from '../../src/models/dag';
 import { loadProject, ProjectError, suggest, type Project } from '../../src/models/project';
 import { renderModel } from '../../src/models/renderer';
 import { dialectFor } from '../../src/warehouse/dialects';
+import { DEMO_EVENT_TESTS, DEMO_MODELS, DEMO_ORDER } from '../support/demo';
 import { TempProject } from '../support/temp-project';
 
 const temps: TempProject[] = [];
@@ -42,17 +43,7 @@ function errorOf<E extends Error>(cls: new (...args: never[]) => E, fn: () => un
 describe('loadProject', () => {
   it('reads the demo project: models, seeds, configs, columns and tests', () => {
     const p = demo();
-    expect([...p.models.keys()].sort()).toEqual([
-      'customer_summary',
-      'daily_revenue',
-      'stg_customers',
-      'stg_events',
-      'stg_identifies',
-      'stg_order_lines',
-      'stg_orders',
-      'stg_pages',
-      'stg_tracks',
-    ]);
+    expect([...p.models.keys()].sort()).toEqual([...DEMO_MODELS].sort());
     expect([...p.seeds.keys()]).toEqual(['online_retail']);
     const daily = p.models.get('daily_revenue')!;
     expect(daily).toMatchObject({
@@ -89,20 +80,7 @@ describe('loadProject', () => {
       expect(p.models.get(name)).toMatchObject({ path: `models/staging/events/${name}.sql`, config: { materialized: 'view' }, refs: ['stg_events'], sources: [] });
     }
     const eventModels = ['stg_events', 'stg_tracks', 'stg_identifies', 'stg_pages'];
-    expect(p.tests.filter((t) => eventModels.includes(t.node)).map((t) => t.name)).toEqual([
-      'unique_stg_events_message_id',
-      'not_null_stg_events_message_id',
-      'not_null_stg_events_type',
-      'accepted_values_stg_events_type',
-      'not_null_stg_events_occurred_at',
-      'unique_stg_identifies_message_id',
-      'not_null_stg_identifies_message_id',
-      'unique_stg_pages_message_id',
-      'not_null_stg_pages_message_id',
-      'unique_stg_tracks_message_id',
-      'not_null_stg_tracks_message_id',
-      'not_null_stg_tracks_event',
-    ]);
+    expect(p.tests.filter((t) => eventModels.includes(t.node)).map((t) => t.name)).toEqual(DEMO_EVENT_TESTS);
   });
 
   it('a model with no yml is a view with defaults', () => {
@@ -246,20 +224,6 @@ describe('loadProject', () => {
     expect(suggest('x', [])).toBe('');
   });
 });
-
-/** Every node of the demo project in DAG order (parents first, ties by name). */
-const DEMO_ORDER = [
-  'online_retail',
-  'stg_events',
-  'stg_identifies',
-  'stg_order_lines',
-  'stg_orders',
-  'daily_revenue',
-  'stg_customers',
-  'customer_summary',
-  'stg_pages',
-  'stg_tracks',
-];
 
 describe('ModelGraph', () => {
   it('orders the demo parents before children, ties by name', () => {
