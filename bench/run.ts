@@ -1,4 +1,4 @@
-/** `npm run bench`: every benchmark in turn, each printing its figures and its same-run baseline ratio. */
+/** `npm run bench`: the in-process benchmarks in turn (ingest.bench.ts runs the built service under wrk: run it alone). */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
