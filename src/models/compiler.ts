@@ -24,10 +24,15 @@ export interface CompiledTest {
 
 /** Renders a model and writes it to target/compiled/<dialect>/<path of the model>. */
 export function compileModel(project: Project, model: ModelNode, dialect: Dialect, isIncremental: boolean, vars?: Record<string, unknown>): CompiledModel {
+  const compiled = renderCompiled(project, model, dialect, isIncremental, vars);
+  writeCompiled(project, compiled.compiledPath, compiled.sql);
+  return compiled;
+}
+
+/** The compiled SQL and where compile would write it, without writing (for reads such as the API's). */
+export function renderCompiled(project: Project, model: ModelNode, dialect: Dialect, isIncremental: boolean, vars?: Record<string, unknown>): CompiledModel {
   const sql = renderModel(model, { project, dialect, isIncremental, vars });
-  const compiledPath = join(project.config.paths.target, 'compiled', dialect.name, model.path);
-  writeCompiled(project, compiledPath, sql);
-  return { model, sql, compiledPath, isIncremental };
+  return { model, sql, compiledPath: join(project.config.paths.target, 'compiled', dialect.name, model.path), isIncremental };
 }
 
 /** Compiles the selected models (and the tests on them); `isIncremental` says which incremental models already exist. */

@@ -4,7 +4,7 @@ import { ModelGraph } from './dag';
 import { ModelEngine, uniqueKeys, type JobOptions } from './model-engine';
 import type { ModelNode } from './project';
 import type { ModelDetail, ModelListItem } from './models.schemas';
-import { compileModel } from './compiler';
+import { renderCompiled } from './compiler';
 import { DagError } from './dag';
 
 /** The model API's rules: listing, detail with compiled SQL and columns, and runs. */
@@ -35,7 +35,7 @@ export class ModelsService {
     if (!model) throw new DagError('MODEL_NOT_FOUND', `no model named "${name}"`);
     const info = await this.ws.warehouse.describe(model.relation);
     const isIncremental = model.config.materialized === 'incremental' && info?.kind === 'table';
-    const compiled = compileModel(project, model, this.ws.warehouse.dialect, isIncremental);
+    const compiled = renderCompiled(project, model, this.ws.warehouse.dialect, isIncremental);
     const docs = new Map(model.columns.map((c) => [c.name, c]));
     const tests = project.tests.filter((t) => t.node === name);
     const columnNames = [...new Set([...(info?.columns.map((c) => c.name) ?? []), ...docs.keys()])];
