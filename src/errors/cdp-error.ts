@@ -28,6 +28,4 @@ export class CdpError extends Error {
   }
 }
 
-export const isCdpError = (e: unknown): e is CdpError => e instanceof CdpError;
-
 export const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -44,10 +44,6 @@ export class GroupCommitWriter {
     });
   }
 
-  get pendingRows(): number {
-    return this.waitingRows;
-  }
-
   /** Starts a flush on the next turn of the event loop, so requests arriving together go together. */
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.slots || this.waiting.length === 0) return;

@@ -2,7 +2,7 @@ import type { Workspace } from '../workspace/workspace';
 import { errorMessage } from '../errors/cdp-error';
 import { queryValue, type Relation } from '../warehouse/warehouse';
 import { loadSeed } from '../seeds/seed-loader';
-import { compileModel, compileSelection, compileTest, displayPath, relationOf, type CompiledModel } from './compiler';
+import { compileModel, compileSelection, compileTest, displayPath, type CompiledModel } from './compiler';
 import { ModelGraph } from './dag';
 import type { JobListener, JobResult, NodeResult } from './job-events';
 import type { ModelNode, Project } from './project';
@@ -229,10 +229,6 @@ export class ModelEngine {
 
   testRunsOf(name: string, limit?: number) {
     return this.history.testRunsOf(name, limit);
-  }
-
-  relationOf(project: Project, name: string) {
-    return relationOf(project, name);
   }
 }
 

@@ -42,7 +42,3 @@ export async function openControlStore(url: string, projectDir: string): Promise
   }
   return db;
 }
-
-export function isSqlite(db: ControlStore): boolean {
-  return (db.client as { config: { client: string } }).config.client === 'better-sqlite3';
-}
