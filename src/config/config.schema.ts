@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { identityConfigSchema } from '../identity/identity.config';
 
 /**
  * The one schema for cdp.yaml (after ${ENV} interpolation and environment overrides).
@@ -109,6 +110,8 @@ export const cdpConfigSchema = z
       })
       .strict()
       .default({ max_buffered_events: 100_000, flush_concurrency: 2, schema: 'cdp' }),
+    /** identity resolution and profile traits; without it no profiles are built */
+    identity: identityConfigSchema.optional(),
   })
   .strict();
 

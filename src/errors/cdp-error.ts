@@ -15,7 +15,9 @@ export type CdpErrorCode =
   | 'UNAUTHORIZED'
   | 'VALIDATION_FAILED'
   | 'INGEST_BUSY'
-  | 'SOURCE_NOT_FOUND';
+  | 'SOURCE_NOT_FOUND'
+  | 'PROFILE_NOT_FOUND'
+  | 'PROFILES_UNAVAILABLE';
 
 export class CdpError extends Error {
   constructor(

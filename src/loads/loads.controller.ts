@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { applyDecorators, BadRequestException, Controller, NotFoundException, Param, Post, Query, Req, UseGuards, type PipeTransform } from '@nestjs/common';
+import { applyDecorators, BadRequestException, Controller, NotFoundException, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
-import { ApiZodResponse } from '../server/zod-body';
+import { ApiZodQuery, ApiZodResponse, ZodQuery } from '../server/zod-body';
 import { SourcesRepository } from '../sources/sources.repository';
 import { modelSchema } from '../warehouse/warehouse.factory';
 import { Workspace } from '../workspace/workspace';
@@ -65,30 +64,6 @@ export function registerUploadParsing(fastify: FastifyInstance): void {
   });
 }
 
-/** Validates the query string with a zod schema: a 400 naming each wrong parameter (an unknown one too). */
-class ZodQueryPipe<T extends z.ZodType> implements PipeTransform<unknown, z.output<T>> {
-  constructor(private readonly schema: T) {}
-
-  transform(value: unknown): z.output<T> {
-    const parsed = this.schema.safeParse(value ?? {});
-    if (parsed.success) return parsed.data;
-    const problems = parsed.error.issues.map((i) =>
-      i.code === 'unrecognized_keys' ? `${i.keys.join(', ')}: unknown query parameter` : `${i.path.length ? i.path.join('.') : 'query'}: ${i.message}`,
-    );
-    throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: problems.join('; '), problems });
-  }
-}
-
-/** One query parameter per field of a zod object, documented from the schema. */
-const ApiZodQuery = (schema: z.ZodType) => {
-  const json = z.toJSONSchema(schema, { io: 'input', target: 'openapi-3.0' }) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
-  return applyDecorators(
-    ...Object.entries(json.properties ?? {}).map(([name, s]) =>
-      ApiQuery({ name, required: json.required?.includes(name) ?? false, description: s.description as string | undefined, schema: s }),
-    ),
-  );
-};
-
 const ApiUpload = () =>
   applyDecorators(
     RouteConfig({ [RAW_UPLOAD]: true }),
@@ -109,7 +84,7 @@ export class LoadsController {
   @ApiOperation({ summary: "Load a file (CSV, TSV, JSON, NDJSON, Parquet) uploaded for a source into a warehouse table; a malformed file is a 400 naming its line" })
   @ApiParam({ name: 'id', description: 'the source id' })
   @ApiUpload()
-  async upload(@Param('id') id: string, @Query(new ZodQueryPipe(loadOptionsSchema)) options: LoadOptions, @Req() request: FastifyRequest): Promise<LoadResponse> {
+  async upload(@Param('id') id: string, @ZodQuery(loadOptionsSchema) options: LoadOptions, @Req() request: FastifyRequest): Promise<LoadResponse> {
     const source = await new SourcesRepository(this.ws.store).get(id);
     if (!source) throw new NotFoundException(`no source with id ${id}`);
     return this.load(request, options);
@@ -118,7 +93,7 @@ export class LoadsController {
   @Post('loads')
   @ApiOperation({ summary: 'Load a file (CSV, TSV, JSON, NDJSON, Parquet) into a warehouse table (what `cdp load` sends while the service runs)' })
   @ApiUpload()
-  async loads(@Query(new ZodQueryPipe(loadOptionsSchema)) options: LoadOptions, @Req() request: FastifyRequest): Promise<LoadResponse> {
+  async loads(@ZodQuery(loadOptionsSchema) options: LoadOptions, @Req() request: FastifyRequest): Promise<LoadResponse> {
     return this.load(request, options);
   }
 

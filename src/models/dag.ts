@@ -1,9 +1,13 @@
 import { CdpError } from '../errors/cdp-error';
-import { suggest, type GraphNode, type Project } from './project';
+import { IDENTITY_NODE, IDENTITY_SOURCES, suggest, type GraphNode, type Project } from './project';
 
 export class DagError extends CdpError {}
 
-/** The model graph: nodes are models and seeds, edges point from a node to the nodes that ref it. */
+/**
+ * The model graph: nodes are models, seeds and (when configured) the identity step; edges point
+ * from a node to the nodes that ref it. The identity step is a child of the models it reads and a
+ * parent of every model that reads one of its tables (`{{source "cdp" "profiles"}}`).
+ */
 export class ModelGraph {
   private readonly parents = new Map<string, string[]>();
   private readonly children = new Map<string, string[]>();
@@ -11,21 +15,25 @@ export class ModelGraph {
   readonly order: string[];
 
   constructor(private readonly project: Project) {
-    for (const name of [...project.seeds.keys(), ...project.models.keys()]) {
+    const identity = project.identity;
+    for (const name of [...project.seeds.keys(), ...project.models.keys(), ...(identity ? [identity.name] : [])]) {
       this.parents.set(name, []);
       this.children.set(name, []);
     }
+    const link = (child: string, parent: string) => {
+      this.parents.get(child)!.push(parent);
+      this.children.get(parent)?.push(child);
+    };
     for (const model of project.models.values()) {
-      for (const ref of model.refs) {
-        this.parents.get(model.name)!.push(ref);
-        this.children.get(ref)?.push(model.name);
-      }
+      for (const ref of model.refs) link(model.name, ref);
+      if (identity && model.sources.some(([source, table]) => source === 'cdp' && table in IDENTITY_SOURCES)) link(model.name, identity.name);
     }
+    for (const ref of identity?.refs ?? []) link(IDENTITY_NODE, ref);
     this.order = this.topologicalOrder();
   }
 
   node(name: string): GraphNode {
-    const node = this.project.models.get(name) ?? this.project.seeds.get(name);
+    const node = this.project.models.get(name) ?? this.project.seeds.get(name) ?? (name === IDENTITY_NODE ? this.project.identity : undefined);
     if (!node) throw new DagError('MODEL_NOT_FOUND', `no model or seed named "${name}"${suggest(name, [...this.parents.keys()])}`);
     return node;
   }

@@ -8,8 +8,8 @@ export type JobListener = (event: JobEvent) => void;
 
 export interface NodeResult {
   node: string;
-  kind: 'model' | 'seed' | 'test';
-  /** view | table | incremental | seed | the test kind */
+  kind: 'model' | 'seed' | 'identity' | 'test';
+  /** view | table | incremental | seed | identity | the test kind */
   what: string;
   status: 'success' | 'error' | 'skipped' | 'pass' | 'fail';
   durationMs: number;

@@ -2,6 +2,7 @@ import type { Workspace } from '../workspace/workspace';
 import { errorMessage } from '../errors/cdp-error';
 import { queryValue, type Relation } from '../warehouse/warehouse';
 import { loadSeed } from '../seeds/seed-loader';
+import { IdentityResolver } from '../identity/identity-resolver';
 import { compileModel, compileSelection, compileTest, displayPath, type CompiledModel } from './compiler';
 import { ModelGraph } from './dag';
 import type { JobListener, JobResult, NodeResult } from './job-events';
@@ -86,13 +87,13 @@ export class ModelEngine {
   ): Promise<void> {
     const nodes = selected
       .map((n) => graph.node(n))
-      .filter((n) => (which === 'all' || (which === 'models' ? n.kind === 'model' : n.kind === 'seed')) && (n.kind === 'seed' || n.config.enabled));
+      .filter((n) => (which === 'all' || (which === 'models' ? n.kind !== 'seed' : n.kind === 'seed')) && (n.kind !== 'model' || n.config.enabled));
     const failed = new Set<string>();
     const total = nodes.length;
     const schemas = new Set<string>();
     for (const [i, node] of nodes.entries()) {
       const index = i + 1;
-      const what = node.kind === 'seed' ? 'seed' : node.config.materialized;
+      const what = node.kind === 'model' ? node.config.materialized : node.kind;
       const startedAt = new Date();
       const t0 = performance.now();
       const blockedBy = graph.parentsOf(node.name).find((p) => failed.has(p));
@@ -112,6 +113,8 @@ export class ModelEngine {
           let rows: number | null;
           if (node.kind === 'seed') {
             rows = await loadSeed(this.ws.warehouse, project, node, (n) => options.onEvent?.({ type: 'progress', node: node.name, rows: n }));
+          } else if (node.kind === 'identity') {
+            rows = (await new IdentityResolver(this.ws.warehouse, node.plan).run({ full: options.fullRefresh })).profiles;
           } else {
             const compiled = compileModel(project, node, this.ws.warehouse.dialect, await this.isIncremental(node, options.fullRefresh), options.vars);
             compiledPath = compiled.compiledPath;

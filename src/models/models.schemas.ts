@@ -21,7 +21,7 @@ export const runModelRequestSchema = z
 export const nodeRunSchema = z.object({
   invocationId: z.string(),
   node: z.string(),
-  nodeType: z.enum(['model', 'seed']),
+  nodeType: z.enum(['model', 'seed', 'identity']),
   materialization: z.string().optional(),
   status: z.enum(['success', 'error', 'skipped']),
   startedAt: z.date(),
@@ -74,8 +74,8 @@ export const jobResultSchema = z.object({
   results: z.array(
     z.object({
       node: z.string(),
-      kind: z.enum(['model', 'seed', 'test']),
-      what: z.string().describe('view | table | incremental | seed | the test kind'),
+      kind: z.enum(['model', 'seed', 'identity', 'test']),
+      what: z.string().describe('view | table | incremental | seed | identity | the test kind'),
       status: z.enum(['success', 'error', 'skipped', 'pass', 'fail']),
       durationMs: z.number(),
       rows: z.number().nullable().optional(),

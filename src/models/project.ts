@@ -7,6 +7,7 @@ import { resolveIn } from '../config/config.loader';
 import { CdpError } from '../errors/cdp-error';
 import { modelSchema } from '../warehouse/warehouse.factory';
 import type { LogicalType, Relation } from '../warehouse/warehouse';
+import { planIdentity, type IdentityPlan } from '../identity/identity-sources';
 import { DataTest, dataTestsFor } from './data-test';
 import { projectYmlSchema, type ColumnDoc, type ModelConfig } from './project.schema';
 
@@ -54,8 +55,33 @@ export interface SourceTable {
   description?: string;
 }
 
+/**
+ * Identity resolution as one step of the DAG: it reads the models and seeds named in cdp.yaml's
+ * `identity:` and writes the identity tables; models that read `{{source "cdp" "profiles"}}` (or
+ * any identity table) run after it.
+ */
+export interface IdentityNode {
+  kind: 'identity';
+  name: typeof IDENTITY_NODE;
+  path: string;
+  refs: string[];
+  relation: Relation;
+  columns: ColumnDoc[];
+  plan: IdentityPlan;
+}
+
+export const IDENTITY_NODE = 'identity';
+
+/** The identity tables models can read as sources of `cdp` once identity is configured. */
+export const IDENTITY_SOURCES: Record<string, string> = {
+  profiles: 'one row per customer profile, with merged and computed traits',
+  identity_graph: 'every identifier and the profile it belongs to',
+  profile_merges: 'profiles merged into others (or split off), with a link that explains it',
+  identity_blocked_edges: 'links not merged because they would break an identifier limit',
+};
+
 /** A node of the DAG: something that is built in the warehouse. */
-export type GraphNode = ModelNode | SeedNode;
+export type GraphNode = ModelNode | SeedNode | IdentityNode;
 
 export interface Project {
   config: CdpConfig;
@@ -63,6 +89,8 @@ export interface Project {
   seeds: Map<string, SeedNode>;
   sources: Map<string, SourceTable>;
   tests: DataTest[];
+  /** set when cdp.yaml has an identity section */
+  identity?: IdentityNode;
 }
 
 /** Reads models/ and seeds/ (sql, csv and yml) into a Project. Errors name the file and the key. */
@@ -157,6 +185,24 @@ export function loadProject(config: CdpConfig): Project {
   }
 
   const project: Project = { config, models, seeds, sources, tests };
+  if (config.identity) {
+    for (const [name, description] of Object.entries(IDENTITY_SOURCES)) {
+      sources.set(`cdp.${name}`, { source: 'cdp', name, description, relation: { database: target.database, schema: config.ingest.schema, name } });
+    }
+    if (models.has(IDENTITY_NODE) || seeds.has(IDENTITY_NODE)) {
+      throw new ProjectError(`"${IDENTITY_NODE}" is the name of the identity resolution step; rename the model or seed ${(models.get(IDENTITY_NODE) ?? seeds.get(IDENTITY_NODE))!.path}`);
+    }
+    const plan = planIdentity(project)!;
+    project.identity = {
+      kind: 'identity',
+      name: IDENTITY_NODE,
+      path: relative(config.projectDir, config.configFile),
+      refs: plan.dependencies,
+      relation: plan.relation('profiles'),
+      columns: [],
+      plan,
+    };
+  }
   for (const node of [...models.values(), ...seeds.values()]) {
     for (const [i, column] of node.columns.entries()) {
       tests.push(...dataTestsFor(project, node, column, `${node.ymlPath ?? node.path}: ${node.kind} ${node.name}: columns[${i}]`));

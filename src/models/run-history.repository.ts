@@ -7,7 +7,7 @@ export type TestStatus = 'pass' | 'fail' | 'error';
 
 export interface NodeRunRecord {
   node: string;
-  nodeType: 'model' | 'seed';
+  nodeType: 'model' | 'seed' | 'identity';
   materialization?: string;
   status: NodeRunStatus;
   startedAt: Date;

@@ -17,6 +17,8 @@ const STATUS: Record<CdpErrorCode, number> = {
   VALIDATION_FAILED: 400,
   INGEST_BUSY: 503,
   SOURCE_NOT_FOUND: 404,
+  PROFILE_NOT_FOUND: 404,
+  PROFILES_UNAVAILABLE: 503,
 };
 
 const logger = new Logger('http');

@@ -1,9 +1,12 @@
+import { EventEmitter } from 'node:events';
 import type { CdpConfig } from '../config/config.schema';
 import { openControlStore, type ControlStore } from '../store/control-store';
 import { modelSchema, openWarehouse } from '../warehouse/warehouse.factory';
 import { ensureRawEvents, rawEventsRelation } from '../ingest/raw-events';
 import type { Warehouse } from '../warehouse/warehouse';
 import { loadProject, type Project } from '../models/project';
+
+const PROFILES_CHANGED = 'profiles-changed';
 
 /**
  * What every job works with: the config, the open warehouse and control store, and the project
@@ -12,6 +15,7 @@ import { loadProject, type Project } from '../models/project';
  */
 export class Workspace {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly signals = new EventEmitter();
 
   private constructor(
     readonly config: CdpConfig,
@@ -46,6 +50,21 @@ export class Workspace {
     const result = this.queue.then(job, job);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Says that the profile tables (identity_graph, profiles, segment_membership) were rewritten in
+   * this process: identity resolution and segment runs call it after they commit, and the service's
+   * profile index reloads. Listeners run synchronously and must not throw.
+   */
+  notifyProfilesChanged(): void {
+    this.signals.emit(PROFILES_CHANGED);
+  }
+
+  /** Calls `listener` after each notifyProfilesChanged(); returns the function that unsubscribes. */
+  onProfilesChanged(listener: () => void): () => void {
+    this.signals.on(PROFILES_CHANGED, listener);
+    return () => this.signals.off(PROFILES_CHANGED, listener);
   }
 
   async close(): Promise<void> {

@@ -64,6 +64,10 @@ export class BigQueryDialect extends AnsiDialect {
     return `json_value(${expr}, ${this.stringLiteral(this.jsonPath(path))})`;
   }
 
+  override regexpContains(expr: string, pattern: string): string {
+    return `regexp_contains(${expr}, ${this.stringLiteral(`(?i)${pattern}`)})`;
+  }
+
   override boolOr(expr: string): string {
     return `logical_or(${expr})`;
   }

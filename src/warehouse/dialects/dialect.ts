@@ -126,6 +126,11 @@ export abstract class AnsiDialect {
     return `bool_or(${expr})`;
   }
 
+  /** Whether a regular expression matches anywhere in `expr`, ignoring case. */
+  regexpContains(expr: string, pattern: string): string {
+    return `regexp_matches(${expr}, ${this.stringLiteral(pattern)}, 'i')`;
+  }
+
   // ── statements the engine runs ──────────────────────────────────────────────
   createSchema(schema: string, database?: string): string {
     return `create schema if not exists ${[database, schema].filter((p): p is string => !!p).map((p) => this.quoteIdentifier(p)).join('.')}`;

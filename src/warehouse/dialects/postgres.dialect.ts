@@ -54,6 +54,10 @@ export class PostgresDialect extends AnsiDialect {
     return `((${expr})::jsonb #>> ${this.stringLiteral(`{${path.map((p) => `"${p.replace(/["\\]/g, '\\$&')}"`).join(',')}}`)})`;
   }
 
+  override regexpContains(expr: string, pattern: string): string {
+    return `(${expr} ~* ${this.stringLiteral(pattern)})`;
+  }
+
   /** Postgres tracks dependent views: dropping a relation drops them too (the DAG rebuilds them). */
   override drop(rel: Relation, kind: 'table' | 'view'): string {
     return `drop ${kind} if exists ${this.relation(rel)} cascade`;

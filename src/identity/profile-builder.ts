@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import type { Dialect } from '../warehouse/dialects';
+import { queryValue, type Relation, type Warehouse } from '../warehouse/warehouse';
+import { windowSeconds, type ComputedTraitConfig, type TraitConfig } from './identity.config';
+import { EVENTS, columnSql, parseReference, valueSql, type IdentityPlan, type IdentitySource, type SourceColumn } from './identity-sources';
+
+/**
+ * Assembles `profiles`: one row per profile of the identity graph with its merged and computed traits.
+ *
+ * Rows of a source are matched to a profile through their identifier columns, most trusted type
+ * first: an event with a user id belongs to that user's profile even when its anonymous id was kept
+ * apart by a limit. Events are de-duplicated by message_id first (raw_events is at least once).
+ *
+ * - Merged traits: the value by `rule` among the non-null values of every `from`: latest or first by
+ *   the source's time, or `priority` (the first source in `from` with a value, latest within it).
+ *   A trait read from one column keeps that column's type; one read from several is text.
+ * - Computed traits: count, count_distinct, sum, min, max, avg, first, last over a source's rows with
+ *   equality filters and an optional window ending at `as_of` (default: the run). Counts and sums of
+ *   profiles without rows are 0, other functions null.
+ *
+ * Every value from cdp.yaml reaches SQL through the dialect's literal escaping; names are validated
+ * identifiers quoted by the dialect.
+ */
+export async function buildProfiles(
+  warehouse: Warehouse,
+  plan: IdentityPlan,
+  graph: Relation,
+  profiles: Relation,
+  phones: Relation,
+  now: Date,
+): Promise<number> {
+  const d = warehouse.dialect;
+  const token = randomBytes(4).toString('hex');
+  const staged: Relation[] = [];
+  const config = plan.config;
+  const asOf = config.as_of ? parseAsOf(config.as_of) : now;
+
+  try {
+    // every column a source must provide, per source: c0, c1, ...
+    const needs = new Map<string, Map<string, { sql: string; json: boolean }>>();
+    const need = (source: string, col: SourceColumn, typed: boolean): string => {
+      let m = needs.get(source);
+      if (!m) needs.set(source, (m = new Map()));
+      const key = `${col.ref}${typed ? '' : ':text'}`;
+      if (!m.has(key)) m.set(`${key}`, { sql: `${typed ? valueSql(d, col) : columnSql(d, col)} as ${d.quoteIdentifier(`c${m.size}`)}`, json: col.path.length > 0 });
+      return `c${[...m.keys()].indexOf(key)}`;
+    };
+    const ref = (source: string, column: string): SourceColumn => parseReference(`${source}.${column}`);
+
+    const traitSelects: { name: string; sql: string }[] = [];
+    const traitParts: ((attributed: Map<string, Relation>) => void)[] = [];
+    for (const trait of config.traits) {
+      const typed = trait.from.length === 1;
+      const cols = trait.from.map((r, priority) => {
+        const p = parseReference(r);
+        return { source: p.source, column: need(p.source, p, typed), priority };
+      });
+      traitParts.push((attributed) => traitSelects.push({ name: trait.name, sql: mergedTraitSql(d, trait, cols, attributed) }));
+    }
+    for (const ct of config.computed_traits) {
+      const column = ct.column ? need(ct.from, ref(ct.from, ct.column), true) : undefined;
+      const filters = Object.entries(ct.where).map(([c, v]) => {
+        const col = ref(ct.from, c);
+        return { column: need(ct.from, col, true), json: col.path.length > 0, values: Array.isArray(v) ? v : [v] };
+      });
+      const json = ct.column ? ref(ct.from, ct.column).path.length > 0 : false;
+      traitParts.push((attributed) => traitSelects.push({ name: ct.name, sql: computedTraitSql(d, ct, attributed.get(ct.from)!, column, json, filters, asOf) }));
+    }
+
+    // attributed copies of the sources traits read: (profile_id, ts, c0, c1, ...)
+    const attributed = new Map<string, Relation>();
+    let i = 0;
+    for (const [name, columns] of needs) {
+      const rel = { ...profiles, name: `_profiles_${token}_src${i++}` };
+      staged.push(rel);
+      await warehouse.execute(`create table ${d.relation(rel)} as\n${attributionSql(d, plan.sources.get(name)!, graph, phones, [...columns.values()].map((c) => c.sql))}`);
+      attributed.set(name, rel);
+    }
+    for (const part of traitParts) part(attributed);
+
+    const g = d.relation(graph);
+    const joins = traitSelects.map((t, k) => `left join (\n${t.sql}\n) t${k} on t${k}.profile_id = p.profile_id`).join('\n');
+    const traitCols = traitSelects.map((t, k) => {
+      const ct = config.computed_traits.find((c) => c.name === t.name);
+      const v = `t${k}.value`;
+      return `${ct && ['count', 'count_distinct', 'sum'].includes(ct.function) ? `coalesce(${v}, 0)` : v} as ${d.quoteIdentifier(t.name)}`;
+    });
+    await warehouse.replaceTable(
+      profiles,
+      `select p.profile_id, p.first_seen, p.last_seen${traitCols.map((c) => `, ${c}`).join('')}, ${d.cast(d.literal(now.toISOString().replace('T', ' ').replace('Z', '')), 'timestamp')} as updated_at
+from (select profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen from ${g} group by profile_id) p
+${joins}`,
+    );
+    return Number(await queryValue(warehouse, `select count(*) from ${d.relation(profiles)}`));
+  } finally {
+    for (const rel of staged) await warehouse.execute(d.drop(rel, 'table')).catch(() => undefined);
+  }
+}
+
+/**
+ * A source's rows with the profile each belongs to: the profile of its most trusted identifier
+ * that is in the graph (identifiers normalized as resolution does; phones through the number table).
+ */
+function attributionSql(d: Dialect, source: IdentitySource, graph: Relation, phones: Relation, columns: string[]): string {
+  const g = d.relation(graph);
+  const joins: string[] = [];
+  const ids: string[] = [];
+  const ordered = [...source.identifiers].sort((a, b) => a.type.rank - b.type.rank);
+  ordered.forEach((idf, k) => {
+    const raw = columnSql(d, idf);
+    let value: string;
+    if (idf.type.normalize === 'phone') {
+      joins.push(`left join ${d.relation(phones)} pn${k} on pn${k}.raw = ${raw} and pn${k}.country = ${d.literal(idf.type.defaultCountry ?? '')}`);
+      value = `pn${k}.value`;
+    } else {
+      value = idf.type.normalize === 'email' ? `lower(trim(${raw}))` : `trim(${raw})`;
+    }
+    joins.push(`left join ${g} g${k} on g${k}.id_type = ${d.literal(idf.type.type)} and g${k}.id_value = ${value}`);
+    ids.push(`g${k}.profile_id`);
+  });
+  const ts = source.time ? d.cast(`r.${d.quoteIdentifier(source.time)}`, 'timestamp') : `cast(null as ${d.type('timestamp')})`;
+  const from =
+    source.name === EVENTS
+      ? `(select e.*, row_number() over (partition by e.message_id order by e.received_at) as cdp_copy from ${d.relation(source.relation)} e) r`
+      : `${d.relation(source.relation)} r`;
+  return `select ${ids.length > 1 ? `coalesce(${ids.join(', ')})` : ids[0]} as profile_id, ${ts} as ts${columns.map((c) => `, ${c}`).join('')}
+from ${from}
+${joins.join('\n')}${source.name === EVENTS ? '\nwhere r.cdp_copy = 1' : ''}`;
+}
+
+/** (profile_id, value) of one merged trait. */
+function mergedTraitSql(d: Dialect, trait: TraitConfig, cols: { source: string; column: string; priority: number }[], attributed: Map<string, Relation>): string {
+  const union = cols
+    .map((c) => `select profile_id, ts, ${c.priority} as priority, ${d.quoteIdentifier(c.column)} as value from ${d.relation(attributed.get(c.source)!)} where profile_id is not null and ${d.quoteIdentifier(c.column)} is not null`)
+    .join('\nunion all\n');
+  const nullsLast = 'case when ts is null then 1 else 0 end';
+  const order = trait.rule === 'first' ? `${nullsLast}, ts, priority` : trait.rule === 'latest' ? `${nullsLast}, ts desc, priority` : `priority, ${nullsLast}, ts desc`;
+  return `select profile_id, value from (
+  select profile_id, value, row_number() over (partition by profile_id order by ${order}) as pos from (
+${union}
+  ) v
+) x where pos = 1`;
+}
+
+/** (profile_id, value) of one computed trait. */
+function computedTraitSql(
+  d: Dialect,
+  ct: ComputedTraitConfig,
+  rel: Relation,
+  column: string | undefined,
+  json: boolean,
+  filters: { column: string; json: boolean; values: (string | number | boolean)[] }[],
+  asOf: Date,
+): string {
+  const tsLit = (t: Date) => d.cast(d.literal(t.toISOString().replace('T', ' ').replace('Z', '')), 'timestamp');
+  const where = ['profile_id is not null'];
+  for (const f of filters) {
+    const values = f.values.map((v) => d.literal(f.json ? String(v) : v));
+    where.push(`${d.quoteIdentifier(f.column)} in (${values.join(', ')})`);
+  }
+  if (ct.window) {
+    where.push(`ts > ${tsLit(new Date(asOf.getTime() - windowSeconds(ct.window) * 1000))}`, `ts <= ${tsLit(asOf)}`);
+  }
+  const src = `select * from ${d.relation(rel)} where ${where.join(' and ')}`;
+  const col = column ? d.quoteIdentifier(column) : '';
+  const num = json ? d.cast(col, 'float') : col;
+  switch (ct.function) {
+    case 'count':
+      return `select profile_id, count(*) as value from (${src}) s group by profile_id`;
+    case 'count_distinct':
+      return `select profile_id, count(distinct ${col}) as value from (${src}) s group by profile_id`;
+    case 'sum':
+    case 'min':
+    case 'max':
+    case 'avg':
+      return `select profile_id, ${ct.function}(${['sum', 'avg'].includes(ct.function) ? num : col}) as value from (${src}) s group by profile_id`;
+    case 'first':
+    case 'last':
+      return `select profile_id, value from (
+  select profile_id, ${col} as value, row_number() over (partition by profile_id order by case when ts is null then 1 else 0 end, ts ${ct.function === 'last' ? 'desc' : ''}) as pos
+  from (${src}) s where ${col} is not null
+) x where pos = 1`;
+  }
+}
+
+/** `2010-12-24` is midnight UTC; a timestamp without an offset is UTC too. */
+export function parseAsOf(value: string): Date {
+  if (!value.includes('T')) return new Date(`${value}T00:00:00Z`);
+  return new Date(/(Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : `${value}Z`);
+}

@@ -1,0 +1,104 @@
+import type { CdpConfig } from '../config/config.schema';
+import { rawEventsRelation } from '../ingest/raw-events';
+import { modelSchema } from '../warehouse/warehouse.factory';
+import { queryValue, type BindValue, type ColumnInfo, type Relation, type Row, type Warehouse } from '../warehouse/warehouse';
+
+/** The columns every profile has; every other column of `profiles` is a trait. */
+export const PROFILE_COLUMNS = ['profile_id', 'first_seen', 'last_seen', 'updated_at'] as const;
+
+/**
+ * The SQL of the profile API, over the tables identity resolution writes to the ingest schema
+ * (`cdp` by default; a dataset on BigQuery): identity_graph, profiles, segment_membership (issue 5;
+ * optional) and raw_events. Every read takes an optional profile id: without it, it streams the
+ * rows of every profile (the index loads them), with it the rows of one (the CLI, uncached events).
+ */
+export class ProfilesRepository {
+  private readonly graph: Relation;
+  private readonly profiles: Relation;
+  private readonly memberships: Relation;
+  private readonly events: Relation;
+
+  constructor(
+    private readonly warehouse: Warehouse,
+    config: Pick<CdpConfig, 'warehouse' | 'ingest'>,
+  ) {
+    const database = modelSchema(config.warehouse).database;
+    const at = (name: string): Relation => ({ database, schema: config.ingest.schema, name });
+    this.graph = at('identity_graph');
+    this.profiles = at('profiles');
+    this.memberships = at('segment_membership');
+    this.events = rawEventsRelation(config.ingest.schema, database);
+  }
+
+  /** The trait columns (every column of `profiles` but PROFILE_COLUMNS), or null while the tables are not built. */
+  async traitColumns(): Promise<ColumnInfo[] | null> {
+    const [graph, profiles] = await Promise.all([this.warehouse.describe(this.graph), this.warehouse.describe(this.profiles)]);
+    if (!graph || !profiles) return null;
+    return profiles.columns.filter((c) => !(PROFILE_COLUMNS as readonly string[]).includes(c.name.toLowerCase()));
+  }
+
+  /** The profile an identifier (type and normalized value) belongs to. */
+  async profileIdOf(type: string, value: string): Promise<string | undefined> {
+    const sql = `select profile_id from ${this.rel(this.graph)} where id_type = ? and id_value = ? limit 1`;
+    const id = await queryValue<string>(this.warehouse, sql, [type, value]);
+    return id ?? undefined;
+  }
+
+  /** One row per profile: profile_id, first_seen, last_seen, updated_at and the traits. */
+  profileRows(profileId?: string): AsyncIterable<Row> {
+    return this.select(`select * from ${this.rel(this.profiles)}`, profileId);
+  }
+
+  /** profile_id, id_type, id_value, source, first_seen, last_seen; by profile, then type and value. */
+  identities(profileId?: string): AsyncIterable<Row> {
+    return this.select(`select profile_id, id_type, id_value, source, first_seen, last_seen from ${this.rel(this.graph)}`, profileId, 'profile_id, id_type, id_value');
+  }
+
+  /** Current memberships (exited_at is null): profile_id, segment, entered_at. None when the table does not exist. */
+  async *segments(profileId?: string): AsyncIterable<Row> {
+    if (!(await this.warehouse.describe(this.memberships))) return;
+    const sql = `select profile_id, segment, entered_at from ${this.rel(this.memberships)} where exited_at is null`;
+    yield* this.select(sql, profileId, 'profile_id, segment', 'and');
+  }
+
+  /**
+   * The latest `perProfile` events of each profile (or of one), newest first: profile_id, position
+   * (1 = newest), message_id, type, event, name, timestamp, properties, context. An event belongs to
+   * a profile when its user_id is one of the profile's user_id identifiers or its anonymous_id one of
+   * its anonymous_id identifiers (trimmed, as resolution normalizes them); raw_events is at least
+   * once, so each message_id counts once (its first received copy).
+   */
+  latestEvents(perProfile: number, profileId?: string): AsyncIterable<Row> {
+    const q = (name: string) => this.warehouse.dialect.quoteIdentifier(name);
+    const columns = `e.message_id, e.type, e.event, e.name, e.${q('timestamp')}, e.received_at, e.properties, e.context`;
+    const ofType = (type: string, column: string) =>
+      `select ids.profile_id, ${columns} from ${this.rel(this.events)} e join ids on ids.id_type = '${type}' and trim(e.${column}) = ids.id_value`;
+    const sql = `with ids as (
+  select profile_id, id_type, id_value from ${this.rel(this.graph)} where id_type in ('user_id', 'anonymous_id')${profileId === undefined ? '' : ' and profile_id = ?'}
+),
+matched as (
+  ${ofType('user_id', 'user_id')}
+  union all
+  ${ofType('anonymous_id', 'anonymous_id')}
+),
+copies as (
+  select matched.*, row_number() over (partition by profile_id, message_id order by received_at) as copy_number from matched
+),
+ranked as (
+  select copies.*, row_number() over (partition by profile_id order by ${q('timestamp')} desc, message_id desc) as position from copies where copy_number = 1
+)
+select profile_id, position, message_id, type, event, name, ${q('timestamp')}, properties, context from ranked where position <= ?
+order by profile_id, position`;
+    const params: BindValue[] = profileId === undefined ? [perProfile] : [profileId, perProfile];
+    return this.warehouse.query(sql, params);
+  }
+
+  private select(sql: string, profileId: string | undefined, orderBy?: string, join: 'where' | 'and' = 'where'): AsyncIterable<Row> {
+    const filter = profileId === undefined ? '' : ` ${join} profile_id = ?`;
+    return this.warehouse.query(`${sql}${filter}${orderBy ? ` order by ${orderBy}` : ''}`, profileId === undefined ? [] : [profileId]);
+  }
+
+  private rel(relation: Relation): string {
+    return this.warehouse.dialect.relation(relation);
+  }
+}
