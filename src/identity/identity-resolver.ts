@@ -223,7 +223,9 @@ union select node from ${this.qr(touched)}`,
     const branches: string[] = [];
     let watermark: Date | null = null;
     let i = 0;
-    const ignore = this.ignoreCondition('x.id_value');
+    // a rule matches the value as written (trimmed) or as normalized: `^0+$` drops the phone `000000`
+    // although its E.164 form is +44000000, and `test@example.com` drops `TEST@example.com`
+    const ignore = [this.ignoreCondition('x.id_value'), this.ignoreCondition('x.raw_value')].join(' or ');
     for (const source of this.plan.sources.values()) {
       const s = stage(`src${i++}`);
       await this.create(s, this.sourceSql(source, since));
@@ -251,7 +253,7 @@ union select node from ${this.qr(touched)}`,
             break;
         }
         branches.push(
-          `select ${d.literal(source.name)} as source, s.rec, ${d.literal(idf.type.type)} as id_type, ${idf.type.rank} as id_rank, ${value} as id_value, s.ts
+          `select ${d.literal(source.name)} as source, s.rec, ${d.literal(idf.type.type)} as id_type, ${idf.type.rank} as id_rank, ${value} as id_value, trim(${v}) as raw_value, s.ts
 from ${this.qr(s)} s${join} where ${v} is not null`,
         );
       }
@@ -262,7 +264,7 @@ from ${this.qr(s)} s${join} where ${v} is not null`,
 from (
 ${branches.join('\nunion all\n')}
 ) x
-where x.id_value is not null${ignore ? ` and not (${ignore})` : ''}`,
+where x.id_value is not null and not (${ignore})`,
     );
     return watermark;
   }
