@@ -1,18 +1,20 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectedComponents } from '../../src/identity/connected-components';
+import { IdentityResolver } from '../../src/identity/identity-resolver';
 import { compileIgnoreRules, normalizeIdentifier } from '../../src/identity/normalize';
 import { pairwiseQuality, PairwiseQualityError } from '../../src/identity/pairwise-quality';
 import { messageSchemas } from '../../src/ingest/messages.schema';
-import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb.warehouse';
-import { queryAll, type Relation } from '../../src/warehouse/warehouse';
+import { RAW_EVENT_COLUMN_NAMES, toRawEventRow } from '../../src/ingest/raw-events';
+import { queryAll } from '../../src/warehouse/warehouse';
+import { Workspace } from '../../src/workspace/workspace';
+import { TempProject } from '../support/temp-project';
 
 /**
  * Identity resolution quality against the Splink ground truth (test/data/splink_fake_20000):
  * each record becomes what a website would see (one visit = one anonymous id, one identify call with
- * the email the visitor typed), the anonymous id <-> email edges are resolved by `connectedComponents`
- * in DuckDB, and the profiles are scored pairwise against `cluster`, which resolution never reads.
+ * the email the visitor typed), stored in cdp.raw_events as the tracking API stores them and resolved
+ * by the identity step (IdentityResolver) on DuckDB; the profiles of cdp.identity_graph are scored
+ * pairwise against `cluster`, which resolution never reads.
  */
 
 describe('pairwiseQuality', () => {
@@ -90,43 +92,51 @@ const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 const pairs = (n: number) => (n * (n - 1)) / 2;
 
 describe('identity quality against the Splink ground truth (DuckDB)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cdp-quality-'));
-  let wh: DuckDbWarehouse;
-  const schema = 'identity_quality';
-  const rel = (name: string): Relation => ({ schema, name });
   const records = readSplink();
   const truth = new Map(records.map((r) => [r.id, r.cluster]));
   /** the normalized email each record's identify call contributes, or null */
   const emailOf = new Map<string, string | null>();
+  const projects: TempProject[] = [];
 
-  /** Edges from the identify calls (minus `ignore` rules), resolved in DuckDB; returns record -> profile. */
-  const resolve = async (name: string, ignore: string[] = []): Promise<Map<string, string>> => {
+  /**
+   * The real pipeline: the identify calls as the tracking API stores them in cdp.raw_events, resolved
+   * by the identity step with email and anonymous id identifiers (and `ignore` rules); returns
+   * record -> profile id, read back from cdp.identity_graph through each record's anonymous id.
+   */
+  const resolve = async (ignore: string[] = []): Promise<Map<string, string>> => {
     const ignored = compileIgnoreRules(ignore);
-    const edges: [string, string | null][] = [];
     for (const record of records) {
-      const call = identifyCall(record);
-      const anon = normalizeIdentifier('anonymous_id', call.anonymousId)!;
-      const raw = call.traits?.email;
+      const raw = identifyCall(record).traits?.email;
       const email = normalizeIdentifier('email', typeof raw === 'string' ? raw : null);
-      const usable = email !== null && !ignored(email) ? email : null;
-      if (ignore.length === 0) emailOf.set(record.id, usable);
-      // a visit with no usable email is still a node (a profile of its own)
-      edges.push([`anonymous_id:${anon}`, usable === null ? null : `email:${usable}`]);
+      if (ignore.length === 0) emailOf.set(record.id, email !== null && !ignored(email) ? email : null);
     }
-    await wh.dropRelation(rel(`edges_${name}`), 'table');
-    await wh.execute(
-      wh.dialect.createTableFromColumns(rel(`edges_${name}`), [
-        { name: 'a', type: 'string' },
-        { name: 'b', type: 'string' },
-      ]),
-    );
-    await wh.append(rel(`edges_${name}`), ['a', 'b'], edges);
-    await connectedComponents(wh, { edges: rel(`edges_${name}`), output: rel(`profiles_${name}`) });
-    const rows = await queryAll(
-      wh,
-      `select node, component from ${wh.dialect.relation(rel(`profiles_${name}`))} where node like 'anonymous_id:anon-%'`,
-    );
-    return new Map(rows.map((r) => [String(r.node).slice('anonymous_id:anon-'.length), String(r.component)]));
+    const p = new TempProject({
+      'cdp.yaml': `name: splink
+warehouse: { type: duckdb }
+identity:
+  identifiers:
+    - { type: email, from: [events.traits.email] }
+    - { type: anonymous_id, from: [events.anonymous_id] }
+  ignore: ${JSON.stringify(ignore)}
+`,
+    });
+    projects.push(p);
+    const ws = await Workspace.open(p.config());
+    try {
+      const receivedAt = new Date('2026-11-29T10:00:00.000Z');
+      const rows = records.map((record) => {
+        const call = identifyCall(record);
+        return toRawEventRow('identify', call, receivedAt, 'splink', call.messageId!);
+      });
+      const project = ws.project();
+      await ws.warehouse.append(project.sources.get('cdp.raw_events')!.relation, RAW_EVENT_COLUMN_NAMES, rows);
+      await new IdentityResolver(ws.warehouse, project.identity!.plan).run();
+      const graph = ws.warehouse.dialect.relation(project.identity!.plan.relation('identity_graph'));
+      const found = await queryAll(ws.warehouse, `select id_value, profile_id from ${graph} where id_type = 'anonymous_id'`);
+      return new Map(found.map((r) => [String(r.id_value).slice('anon-'.length), String(r.profile_id)]));
+    } finally {
+      await ws.close();
+    }
   };
 
   let predicted: Map<string, string>;
@@ -134,14 +144,11 @@ describe('identity quality against the Splink ground truth (DuckDB)', () => {
 
   beforeAll(async () => {
     started = Date.now();
-    wh = await DuckDbWarehouse.open({ path: join(dir, 'warehouse.duckdb') });
-    await wh.ensureSchema(schema);
-    predicted = await resolve('all');
-  });
+    predicted = await resolve();
+  }, 60_000);
 
-  afterAll(async () => {
-    await wh?.close();
-    rmSync(dir, { recursive: true, force: true });
+  afterAll(() => {
+    for (const p of projects) p.cleanup();
   });
 
   it('every record is one profile member (resolution saw 20,000 visits)', () => {
@@ -183,7 +190,7 @@ describe('identity quality against the Splink ground truth (DuckDB)', () => {
   });
 
   it('precision is 1.0 on what the identifiers support: with the shared address ignored', async () => {
-    const q = pairwiseQuality(await resolve('no_collision', [COLLISION]), truth);
+    const q = pairwiseQuality(await resolve([COLLISION]), truth);
     console.log(`splink email stitching, ${COLLISION} ignored: precision ${q.precision} recall ${q.recall.toFixed(4)} f1 ${q.f1.toFixed(4)} predicted ${q.predictedPairs} correct ${q.correctPairs}`);
     expect(q.precision).toBe(1);
     expect(q.predictedPairs).toBe(q.correctPairs);
