@@ -19,7 +19,7 @@ import { queryValue } from '../src/warehouse/warehouse';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-function generateSql(persons: number): string {
+export function generateSql(persons: number): string {
   // h: a 64-bit hash per person; its decimal digits drive the per-person counts
   return `create or replace table bench.edges as
 with p as (
@@ -42,7 +42,7 @@ select 'a:' || p || ':0', 'u:' || (hash(p + 7919) % ${persons}) from counts wher
 }
 
 /** Union-find over string edges: interning, union by rank, path compression; component = smallest id. */
-function unionFind(edges: [string, string][]): { nodes: number; components: number } {
+export function unionFind(edges: [string, string][]): { nodes: number; components: number } {
   const index = new Map<string, number>();
   const names: string[] = [];
   const intern = (s: string) => {
@@ -139,7 +139,9 @@ async function main() {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module || process.env.BENCH_MAIN) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -52,6 +52,8 @@ export interface IdentityRunResult {
   blocked: number;
   rounds: number;
   durationMs: number;
+  /** milliseconds per phase (extract, link, changes, components, nodes, limits, ids, write, profiles) */
+  timings: Record<string, number>;
 }
 
 /** How far back an incremental run re-reads events before the last watermark: commits land out of order. */
@@ -84,6 +86,9 @@ function cols(spec: string): ColumnSpec[] {
     return { name, type: type as ColumnSpec['type'] };
   });
 }
+
+/** the time that sorts after every real one, for "first seen" with unknown times last */
+const FAR_FUTURE = (d: Dialect) => d.cast(d.literal('9999-12-31 00:00:00'), 'timestamp');
 
 export class IdentityResolver {
   private readonly d: Dialect;
@@ -118,76 +123,85 @@ export class IdentityResolver {
     const token = randomBytes(4).toString('hex');
     const staged: Relation[] = [];
     const stage = (name: string): Relation => {
-      const r = this.plan.relation(`_identity_${token}_${name}`);
+      const r = wh.scratchRelation(`_identity_${token}_${name}`, this.rel('graph'));
       staged.push(r);
       return r;
     };
+    const timings: Record<string, number> = {};
+    let lapStart = performance.now();
+    /** adds the time since the previous lap to `phase` */
+    const lap = (phase: string) => {
+      const t = performance.now();
+      timings[phase] = (timings[phase] ?? 0) + t - lapStart;
+      lapStart = t;
+    };
     try {
-      // 1. extract
-      const occurrences = stage('occ');
-      const watermark = await this.extract(occurrences, since, stage);
-      // 2. link
+      // 1-2. extract and link
       const runLinks = stage('links');
-      await this.create(runLinks, this.linksSql(occurrences));
+      const watermark = await this.extractLinks(runLinks, since, stage);
       const links = await this.count(runLinks);
-      const delta = stage('delta');
-      const allEdges = stage('edges');
-      if (mode === 'full') {
-        await this.create(delta, `select * from ${this.qr(runLinks)}`);
-        await this.create(allEdges, `select * from ${this.qr(runLinks)}`);
-      } else {
+      let delta = runLinks;
+      let allEdges = runLinks;
+      if (mode === 'incremental') {
         const [a, b, fs] = ['a', 'b', 'first_seen'].map((c) => d.quoteIdentifier(c));
+        delta = stage('delta');
         await this.create(
           delta,
           `select n.* from ${this.qr(runLinks)} n left join ${this.q('edges')} o on o.${a} = n.${a} and o.${b} = n.${b}
 where o.${a} is null or n.${fs} < o.${fs} or (o.${fs} is null and n.${fs} is not null)`,
         );
-        await this.create(allEdges, this.aggregateLinksSql(`select * from ${this.q('edges')} union all select * from ${this.qr(runLinks)}`));
+        allEdges = stage('edges');
+        await this.create(allEdges, this.aggregateLinksSql(`select * from ${this.q('edges')} union all select * from ${this.qr(delta)}`));
       }
-      const newLinks = await this.count(delta);
+      const newLinks = mode === 'full' ? links : await this.count(delta);
+      lap('extract');
 
       let recomputed = 0;
       let rounds = 0;
       let merges = 0;
       if (newLinks > 0) {
-        // 3. components of what changed
-        const affected = stage('affected'); // (node) whose component is recomputed
-        const oldComponents = stage('oldcomp'); // (component) replaced
-        const graphNode = d.concat(['g.id_type', "':'", 'g.id_value']);
+        // 3. components of what changed: everything (full), or the components the new links touch
+        const oldComponents = stage('oldcomp'); // (component) replaced by this run
+        let subEdges = allEdges;
         if (mode === 'full') {
           await this.create(oldComponents, `select distinct component from ${this.q('graph')}`);
-          await this.create(affected, `select a as node from ${this.qr(allEdges)} union select b from ${this.qr(allEdges)}`);
         } else {
+          const graphNode = d.concat(['g.id_type', "':'", 'g.id_value']);
           const touched = stage('touched');
           await this.create(touched, `select a as node from ${this.qr(delta)} union select b from ${this.qr(delta)}`);
           await this.create(oldComponents, `select distinct g.component from ${this.q('graph')} g join ${this.qr(touched)} t on t.node = ${graphNode}`);
+          const affected = stage('affected'); // (node) whose component is recomputed
           await this.create(
             affected,
             `select ${graphNode} as node from ${this.q('graph')} g join ${this.qr(oldComponents)} c on c.component = g.component
 union select node from ${this.qr(touched)}`,
           );
+          subEdges = stage('subedges');
+          await this.create(subEdges, `select e.* from ${this.qr(allEdges)} e join ${this.qr(affected)} n on n.node = e.a`);
         }
-        const subEdges = stage('subedges');
-        await this.create(subEdges, `select e.* from ${this.qr(allEdges)} e join ${this.qr(affected)} n on n.node = e.a`);
         const components = stage('comp');
         const cc = await connectedComponents(wh, { edges: subEdges, output: components });
         rounds = cc.rounds;
         recomputed = cc.nodes;
+        lap('components');
 
         // node facts: type, value, first source, first/last seen, component
         const nodes = stage('nodes');
         await this.create(nodes, this.nodesSql(subEdges, components));
+        lap('nodes');
 
         // 4. limits
         const clusters = stage('clusters');
         const blockedRun = stage('blocked');
         await this.applyLimits(subEdges, nodes, clusters, blockedRun, runId);
+        lap('limits');
 
-        // 5. stable ids and merges
+        // 5. stable ids and merges (the merge log is written here)
         const assigned = stage('assigned');
         merges = await this.assignIds(nodes, clusters, oldComponents, subEdges, assigned, runId, now, stage);
+        lap('ids');
 
-        // write: graph, merge log (inside assignIds), blocked links, then links
+        // write: graph, blocked links, then links
         const keep = mode === 'full' ? '' : `select g.* from ${this.q('graph')} g where not exists (select 1 from ${this.qr(oldComponents)} c where c.component = g.component)\nunion all\n`;
         await wh.replaceTable(this.rel('graph'), `${keep}select profile_id, id_type, id_value, source, first_seen, last_seen, component from ${this.qr(assigned)}`);
         if (mode === 'full') await wh.execute(`delete from ${this.q('blocked')}`);
@@ -195,9 +209,11 @@ union select node from ${this.qr(touched)}`,
         await wh.execute(`insert into ${this.q('blocked')} select * from ${this.qr(blockedRun)}`);
       }
       if (newLinks > 0 || mode === 'full') await wh.replaceTable(this.rel('edges'), `select * from ${this.qr(allEdges)}`);
+      lap('write');
 
       // 6. profiles
       const profiles = await buildProfiles(wh, this.plan, this.rel('graph'), this.rel('profiles'), this.rel('phones'), now);
+      lap('profiles');
 
       const identifiers = await this.count(this.rel('graph'));
       const blocked = await this.count(this.rel('blocked'));
@@ -206,142 +222,135 @@ union select node from ${this.qr(touched)}`,
       await wh.execute(
         `insert into ${this.q('runs')} values (${[runId, now, finishedAt, mode, configHash, newWatermark, links, newLinks, recomputed, identifiers, profiles, merges, blocked, rounds].map((v) => this.lit(v)).join(', ')})`,
       );
-      return { runId, mode, links, newLinks, recomputed, identifiers, profiles, merges, blocked, rounds, durationMs: performance.now() - t0 };
+      return { runId, mode, links, newLinks, recomputed, identifiers, profiles, merges, blocked, rounds, durationMs: performance.now() - t0, timings };
     } finally {
       for (const r of staged) await wh.execute(d.drop(r, 'table')).catch(() => undefined);
     }
   }
 
-  // ── 1. extract ───────────────────────────────────────────────────────────────
+  // ── 1-2. extract and link ────────────────────────────────────────────────────
 
   /**
-   * Fills `occ(source, rec, id_type, id_rank, id_value, node, ts)`; returns the newest received_at
-   * of the events read (the next incremental run starts there), or null if none were read.
+   * Fills `out` with this run's links, aggregated (see aggregateLinksSql), straight from the sources
+   * in one statement: per record, every identifier column is normalized (and dropped when ignored),
+   * the record's most trusted identifier is its centre, and each identifier links to the centre (the
+   * centre to itself, which declares it). Returns the newest received_at of the events read (the
+   * next incremental run starts there), or null if none were read.
    */
-  private async extract(occ: Relation, since: Date | null, stage: (n: string) => Relation): Promise<Date | null> {
+  private async extractLinks(out: Relation, since: Date | null, stage: (name: string) => Relation): Promise<Date | null> {
     const { d } = this;
-    const branches: string[] = [];
+    // each source's normalized records are materialized once and unpivoted from there
+    const pending: [Relation, string][] = [];
+    const stageRecords = (sql: string): string => {
+      const rel = stage(`records${pending.length}`);
+      pending.push([rel, sql]);
+      return this.qr(rel);
+    };
     let watermark: Date | null = null;
-    let i = 0;
-    // a rule matches the value as written (trimmed) or as normalized: `^0+$` drops the phone `000000`
-    // although its E.164 form is +44000000, and `test@example.com` drops `TEST@example.com`
-    const ignore = [this.ignoreCondition('x.id_value'), this.ignoreCondition('x.raw_value')].join(' or ');
+    const branches: string[] = [];
     for (const source of this.plan.sources.values()) {
-      const s = stage(`src${i++}`);
-      await this.create(s, this.sourceSql(source, since));
+      const where = source.name === EVENTS && since ? `r.received_at > ${this.lit(since)}` : '';
       if (source.name === EVENTS) {
-        const max = await queryValue(this.warehouse, `select max(received_at) from ${this.qr(s)}`);
+        const max = await queryValue(this.warehouse, `select max(received_at) from ${d.relation(source.relation)} r${where ? ` where ${where}` : ''}`);
         watermark = max == null ? null : toDate(max);
       }
-      for (const [j, idf] of source.identifiers.entries()) {
-        const v = `s.${d.quoteIdentifier(`v${j}`)}`;
+      // columns in trust order: the first non-null one is the record's centre
+      const columns = source.identifiers.map((c, j) => ({ ...c, j })).sort((a, b) => a.type.rank - b.type.rank || a.j - b.j);
+      const q = (prefix: string, c: { j: number }) => d.quoteIdentifier(`${prefix}${c.j}`);
+      const ts = source.time ? d.cast(`r.${d.quoteIdentifier(source.time)}`, 'timestamp') : `cast(null as ${d.type('timestamp')})`;
+      const joins: string[] = [];
+      const normalized: string[] = [];
+      for (const c of columns) {
+        const v = `s.${q('r', c)}`;
         let value: string;
-        let join = '';
-        switch (idf.type.normalize) {
+        switch (c.type.normalize) {
           case 'trim':
-            value = `nullif(trim(${v}), '')`;
+            value = `nullif(${v}, '')`;
             break;
           case 'email': {
-            const n = `lower(trim(${v}))`;
+            const n = `lower(${v})`;
             value = `case when ${n} like '_%@_%.%' and ${n} not like '%@%@%' and ${n} not like '%.' and ${n} not like '% %' then ${n} end`;
             break;
           }
           case 'phone':
-            await this.normalizePhones(s, `v${j}`, idf.type.defaultCountry ?? '');
-            join = ` left join ${this.q('phones')} pn on pn.raw = ${v} and pn.country = ${d.literal(idf.type.defaultCountry ?? '')}`;
-            value = 'pn.value';
+            await this.normalizePhones(source, `trim(${columnSql(d, c)})`, where, c.type.defaultCountry ?? '');
+            joins.push(`left join ${this.q('phones')} p${c.j} on p${c.j}.raw = ${v} and p${c.j}.country = ${d.literal(c.type.defaultCountry ?? '')}`);
+            value = `p${c.j}.value`;
             break;
         }
-        branches.push(
-          `select ${d.literal(source.name)} as source, s.rec, ${d.literal(idf.type.type)} as id_type, ${idf.type.rank} as id_rank, ${value} as id_value, trim(${v}) as raw_value, s.ts
-from ${this.qr(s)} s${join} where ${v} is not null`,
-        );
+        normalized.push(`${value} as ${q('m', c)}`);
       }
+      // s: the values as written (trimmed); m: normalized; n: normalized unless an ignore rule matches
+      // either form (`^0+$` drops the phone `000000` although its E.164 form is +44000000)
+      const recordsSql = `(
+  select m.ts, ${columns.map((c) => `case when ${this.ignoreCondition(`m.${q('m', c)}`)} or ${this.ignoreCondition(`m.${q('r', c)}`)} then null else m.${q('m', c)} end as ${q('n', c)}`).join(',\n    ')}
+  from (
+    select s.*, ${normalized.join(', ')}
+    from (select ${ts} as ts, ${columns.map((c) => `trim(${columnSql(d, c)}) as ${q('r', c)}`).join(', ')} from ${d.relation(source.relation)} r${where ? ` where ${where}` : ''}) s
+    ${joins.join('\n    ')}
+  ) m
+)`;
+      const n = (c: { j: number }) => `x.${q('n', c)}`;
+      const nodeOf = (c: (typeof columns)[number]) => d.concat([d.literal(`${c.type.type}:`), n(c)]);
+      const centre = `case ${columns.map((c) => `when ${n(c)} is not null then ${nodeOf(c)}`).join(' ')} end`;
+      const centreType = `case ${columns.map((c) => `when ${n(c)} is not null then ${d.literal(c.type.type)}`).join(' ')} end`;
+      const records = stageRecords(recordsSql);
+      branches.push(
+        columns
+          .map(
+            (c) => `select ${centre} as centre, ${centreType} as centre_type, ${nodeOf(c)} as node, ${d.literal(c.type.type)} as id_type, x.ts, ${d.literal(source.name)} as source
+from ${records} x where ${n(c)} is not null`,
+          )
+          .join('\nunion all\n'),
+      );
     }
-    await this.create(
-      occ,
-      `select x.source, x.rec, x.id_type, x.id_rank, x.id_value, ${d.concat(['x.id_type', "':'", 'x.id_value'])} as node, x.ts
+    const linkSql = `select
+  case when centre <= node then centre else node end as a,
+  case when centre <= node then node else centre end as b,
+  case when centre <= node then centre_type else id_type end as a_type,
+  case when centre <= node then id_type else centre_type end as b_type,
+  ts as first_seen, ts as last_seen, source
 from (
 ${branches.join('\nunion all\n')}
-) x
-where x.id_value is not null and not (${ignore})`,
-    );
+) l`;
+    for (const [rel, sql] of pending) await this.create(rel, `select * from ${sql} x`);
+    await this.create(out, this.aggregateLinksSql(linkSql));
     return watermark;
   }
 
-  /** One source's records: (rec, ts, v0, v1, ...) with the identifier columns as strings. */
-  private sourceSql(source: IdentitySource, since: Date | null): string {
-    const { d } = this;
-    const values = source.identifiers.map((c, j) => `${columnSql(d, c)} as ${d.quoteIdentifier(`v${j}`)}`);
-    const ts = source.time ? d.cast(`r.${d.quoteIdentifier(source.time)}`, 'timestamp') : `cast(null as ${d.type('timestamp')})`;
-    if (source.name === EVENTS) {
-      const where = since ? `\nwhere r.received_at > ${this.lit(since)}` : '';
-      return `select r.message_id as rec, ${ts} as ts, r.received_at, ${values.join(', ')}\nfrom ${d.relation(source.relation)} r${where}`;
-    }
-    return `select ${d.cast('row_number() over ()', 'string')} as rec, ${ts} as ts, ${values.join(', ')}\nfrom ${d.relation(source.relation)} r`;
-  }
-
-  /** The ignore rules (built-in placeholders plus cdp.yaml's) as a condition on a normalized value. */
+  /** The ignore rules (built-in placeholders plus cdp.yaml's) as a condition on a value. */
   private ignoreCondition(expr: string): string {
     const { d } = this;
-    const rules = [...DEFAULT_IGNORE_RULES, ...this.plan.config.ignore];
     compileIgnoreRules(this.plan.config.ignore); // a bad pattern fails here, naming the rule
+    const rules = [...DEFAULT_IGNORE_RULES, ...this.plan.config.ignore];
     const exact = [...new Set(rules.filter((r): r is string => typeof r === 'string').map((r) => r.toLowerCase()))];
     const patterns = rules.filter((r): r is { pattern: string } => typeof r !== 'string').map((r) => d.regexpContains(expr, r.pattern));
-    return [exact.length ? `lower(${expr}) in (${exact.map((v) => d.literal(v)).join(', ')})` : '', ...patterns].filter(Boolean).join(' or ');
+    return `(${[`lower(${expr}) in (${exact.map((v) => d.literal(v)).join(', ')})`, ...patterns].join(' or ')})`;
   }
 
-  /** Normalizes the raw phone values of a staged column that the warehouse has not seen before. */
-  private async normalizePhones(staged: Relation, column: string, country: string): Promise<void> {
+  /** Normalizes the raw phone values of a source that the warehouse has not seen before (in Node, once each). */
+  private async normalizePhones(source: IdentitySource, valueSql: string, where: string, country: string): Promise<void> {
     const { d } = this;
-    const v = d.quoteIdentifier(column);
-    const fresh = this.warehouse.query(
-      `select distinct s.${v} as raw from ${this.qr(staged)} s
-where s.${v} is not null and not exists (select 1 from ${this.q('phones')} p where p.raw = s.${v} and p.country = ${d.literal(country)})`,
-    );
-    async function* rows() {
-      for await (const row of fresh) {
-        const raw = String(row.raw);
-        yield [raw, country, normalizeIdentifier('phone', raw, { defaultCountry: country || undefined })];
-      }
-    }
+    const fresh: unknown[][] = [];
     // read fully before writing: DuckDB runs one statement per connection at a time
-    const buffered: unknown[][] = [];
-    for await (const r of rows()) buffered.push(r);
-    if (buffered.length) await this.warehouse.append(this.rel('phones'), ['raw', 'country', 'value'], buffered);
-  }
-
-  // ── 2. link ──────────────────────────────────────────────────────────────────
-
-  /** Each record's identifiers linked to its most trusted one; a record's own node as a self-link. */
-  private linksSql(occ: Relation): string {
-    const o = this.qr(occ);
-    return this.aggregateLinksSql(`select
-  case when c.node <= o.node then c.node else o.node end as a,
-  case when c.node <= o.node then o.node else c.node end as b,
-  case when c.node <= o.node then c.id_type else o.id_type end as a_type,
-  case when c.node <= o.node then o.id_type else c.id_type end as b_type,
-  o.ts as first_seen, o.ts as last_seen, o.source
-from ${o} o
-join (
-  select source, rec, node, id_type from (
-    select source, rec, node, id_type, row_number() over (partition by source, rec order by id_rank, node) as pos from ${o}
-  ) ranked where pos = 1
-) c on c.source = o.source and c.rec = o.rec`);
+    for await (const row of this.warehouse.query(
+      `select distinct v.raw from (select ${valueSql} as raw from ${d.relation(source.relation)} r${where ? ` where ${where}` : ''}) v
+where v.raw is not null and not exists (select 1 from ${this.q('phones')} p where p.raw = v.raw and p.country = ${d.literal(country)})`,
+    )) {
+      const raw = String(row.raw);
+      fresh.push([raw, country, normalizeIdentifier('phone', raw, { defaultCountry: country || undefined })]);
+    }
+    if (fresh.length) await this.warehouse.append(this.rel('phones'), ['raw', 'country', 'value'], fresh);
   }
 
   /** One row per link: the earliest and latest time it was seen, and the source that saw it first. */
   private aggregateLinksSql(linksSql: string): string {
-    return `select a, b, a_type, b_type, first_seen, last_seen, source from (
-  select a, b, a_type, b_type,
-    min(first_seen) over (partition by a, b) as first_seen,
-    max(last_seen) over (partition by a, b) as last_seen,
-    source,
-    row_number() over (partition by a, b order by case when first_seen is null then 1 else 0 end, first_seen, source) as pos
-  from (
+    const d = this.d;
+    return `select a, b, a_type, b_type, min(first_seen) as first_seen, max(last_seen) as last_seen, ${d.firstBy('source', [`coalesce(first_seen, ${FAR_FUTURE(d)})`, 'source'])} as source
+from (
 ${linksSql}
-  ) l
-) x where pos = 1`;
+) l
+group by a, b, a_type, b_type`;
   }
 
   // ── 3. nodes ─────────────────────────────────────────────────────────────────
@@ -351,18 +360,15 @@ ${linksSql}
     const e = this.qr(edges);
     return `select n.node, n.id_type, substr(n.node, ${d.cast('length(n.id_type) + 2', 'integer')}) as id_value, n.source, n.first_seen, n.last_seen, c.component
 from (
-  select node, id_type, source,
-    min(first_seen) over (partition by node) as first_seen,
-    max(last_seen) over (partition by node) as last_seen,
-    row_number() over (partition by node order by case when first_seen is null then 1 else 0 end, first_seen, source) as pos
+  select node, id_type, min(first_seen) as first_seen, max(last_seen) as last_seen, ${d.firstBy('source', [`coalesce(first_seen, ${FAR_FUTURE(d)})`, 'source'])} as source
   from (
     select a as node, a_type as id_type, first_seen, last_seen, source from ${e}
     union all
-    select b, b_type, first_seen, last_seen, source from ${e}
+    select b, b_type, first_seen, last_seen, source from ${e} where b <> a
   ) ends
+  group by node, id_type
 ) n
-join ${this.qr(components)} c on c.node = n.node
-where n.pos = 1`;
+join ${this.qr(components)} c on c.node = n.node`;
   }
 
   // ── 4. limits ────────────────────────────────────────────────────────────────
@@ -377,29 +383,41 @@ where n.pos = 1`;
       return;
     }
     const limitOf = `case ${[...limits].map(([t, n]) => `when id_type = ${d.literal(t)} then ${n}`).join(' ')} end`;
-    const violating = (
-      await queryAll(wh, `select distinct component from (select component, id_type, count(*) as n from ${this.qr(nodes)} group by component, id_type) c where n > ${limitOf}`)
-    ).map((r) => String(r.component));
+    const violating = wh.scratchRelation(`${clusters.name}_over`, clusters);
     const split = new Map<string, string>();
     const blockedRows: unknown[][] = [];
-    for (const component of violating) {
-      // one component at a time keeps memory bounded by the largest offending component
-      const rows = await queryAll(
-        wh,
-        `select e.a, e.b, e.a_type, e.b_type, e.first_seen from ${this.qr(edges)} e join ${this.qr(nodes)} n on n.node = e.a
-where n.component = ?
-order by case when e.first_seen is null then 1 else 0 end, e.first_seen, e.a, e.b`,
-        [component],
+    try {
+      await this.create(violating, `select distinct component from (select component, id_type, count(*) as n from ${this.qr(nodes)} group by component, id_type) c where n > ${limitOf}`);
+      // all offending components in one ordered stream, replayed one component at a time
+      let current: { component: string; edges: LimitedEdge[]; firstSeen: Map<string, unknown> } | undefined;
+      const replay = () => {
+        if (!current) return;
+        const result = splitByLimits(current.edges, limits);
+        for (const [node, cluster] of result.clusters) split.set(node, cluster);
+        for (const b of result.blocked) {
+          blockedRows.push([runId, current.component, b.aType, valueOf(b.a, b.aType), b.bType, valueOf(b.b, b.bType), b.type, b.limit, current.firstSeen.get(`${b.a}\u0000${b.b}`) ?? null]);
+        }
+      };
+      const rows = wh.query(
+        `select n.component, e.a, e.b, e.a_type, e.b_type, e.first_seen
+from ${this.qr(edges)} e join ${this.qr(nodes)} n on n.node = e.a join ${this.qr(violating)} v on v.component = n.component
+order by n.component, case when e.first_seen is null then 1 else 0 end, e.first_seen, e.a, e.b`,
       );
-      const ordered: LimitedEdge[] = rows.map((r) => ({ a: String(r.a), b: String(r.b), aType: String(r.a_type), bType: String(r.b_type) }));
-      const result = splitByLimits(ordered, limits);
-      for (const [node, cluster] of result.clusters) split.set(node, cluster);
-      const firstSeen = new Map(rows.map((r) => [`${String(r.a)}\u0000${String(r.b)}`, r.first_seen]));
-      for (const b of result.blocked) {
-        blockedRows.push([runId, component, b.aType, valueOf(b.a, b.aType), b.bType, valueOf(b.b, b.bType), b.type, b.limit, firstSeen.get(`${b.a}\u0000${b.b}`) ?? null]);
+      for await (const r of rows) {
+        const component = String(r.component);
+        if (current?.component !== component) {
+          replay();
+          current = { component, edges: [], firstSeen: new Map() };
+        }
+        const edge = { a: String(r.a), b: String(r.b), aType: String(r.a_type), bType: String(r.b_type) };
+        current.edges.push(edge);
+        if (r.first_seen != null) current.firstSeen.set(`${edge.a}\u0000${edge.b}`, r.first_seen);
       }
+      replay();
+    } finally {
+      await wh.execute(d.drop(violating, 'table'));
     }
-    const splitRel = this.plan.relation(`${clusters.name}_split`);
+    const splitRel = wh.scratchRelation(`${clusters.name}_split`, clusters);
     try {
       await wh.execute(d.createTableFromColumns(splitRel, cols('node:string cluster:string')));
       if (split.size) await wh.append(splitRel, ['node', 'cluster'], [...split].map(([n, c]) => [n, c]));

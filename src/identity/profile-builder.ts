@@ -110,7 +110,7 @@ function attributionSql(d: Dialect, source: IdentitySource, graph: Relation, pho
     const raw = columnSql(d, idf);
     let value: string;
     if (idf.type.normalize === 'phone') {
-      joins.push(`left join ${d.relation(phones)} pn${k} on pn${k}.raw = ${raw} and pn${k}.country = ${d.literal(idf.type.defaultCountry ?? '')}`);
+      joins.push(`left join ${d.relation(phones)} pn${k} on pn${k}.raw = trim(${raw}) and pn${k}.country = ${d.literal(idf.type.defaultCountry ?? '')}`);
       value = `pn${k}.value`;
     } else {
       value = idf.type.normalize === 'email' ? `lower(trim(${raw}))` : `trim(${raw})`;

@@ -52,6 +52,10 @@ export abstract class SqlWarehouse implements Warehouse {
     await this.execute(this.dialect.createSchema(schema, database));
   }
 
+  scratchRelation(name: string, near: Relation): Relation {
+    return { ...near, name };
+  }
+
   async ping(): Promise<void> {
     await this.execute('select 1');
   }

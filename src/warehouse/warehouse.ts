@@ -57,6 +57,11 @@ export interface Warehouse {
   describe(relation: Relation): Promise<RelationInfo | null>;
   dropRelation(relation: Relation, kind: RelationKind): Promise<void>;
   ensureSchema(schema: string, database?: string): Promise<void>;
+  /**
+   * Where a job keeps intermediate tables: fast and not durable (DuckDB: an in-memory database
+   * attached beside the file; elsewhere a table next to `near`). The job drops what it creates.
+   */
+  scratchRelation(name: string, near: Relation): Relation;
   /** A cheap round trip, for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;

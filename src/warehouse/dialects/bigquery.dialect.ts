@@ -64,6 +64,10 @@ export class BigQueryDialect extends AnsiDialect {
     return `json_value(${expr}, ${this.stringLiteral(this.jsonPath(path))})`;
   }
 
+  override firstBy(value: string, order: string[]): string {
+    return `array_agg(${value} ignore nulls order by ${order.join(', ')} limit 1)[safe_offset(0)]`;
+  }
+
   override regexpContains(expr: string, pattern: string): string {
     return `regexp_contains(${expr}, ${this.stringLiteral(`(?i)${pattern}`)})`;
   }

@@ -126,6 +126,11 @@ export abstract class AnsiDialect {
     return `bool_or(${expr})`;
   }
 
+  /** Aggregate: `value` of the row that sorts first by `order` (ascending, nulls last). */
+  firstBy(value: string, order: string[]): string {
+    return `arg_min(${value}, row(${order.join(', ')}))`;
+  }
+
   /** Whether a regular expression matches anywhere in `expr`, ignoring case. */
   regexpContains(expr: string, pattern: string): string {
     return `regexp_matches(${expr}, ${this.stringLiteral(pattern)}, 'i')`;

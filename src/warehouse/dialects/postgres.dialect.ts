@@ -54,6 +54,10 @@ export class PostgresDialect extends AnsiDialect {
     return `((${expr})::jsonb #>> ${this.stringLiteral(`{${path.map((p) => `"${p.replace(/["\\]/g, '\\$&')}"`).join(',')}}`)})`;
   }
 
+  override firstBy(value: string, order: string[]): string {
+    return `(array_agg(${value} order by ${order.join(', ')}))[1]`;
+  }
+
   override regexpContains(expr: string, pattern: string): string {
     return `(${expr} ~* ${this.stringLiteral(pattern)})`;
   }

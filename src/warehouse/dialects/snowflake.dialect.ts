@@ -44,6 +44,10 @@ export class SnowflakeDialect extends AnsiDialect {
     return `get_path(${expr}, ${this.stringLiteral(path.map((p) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? p : `"${p}"`)).join('.'))})::varchar`;
   }
 
+  override firstBy(value: string, order: string[]): string {
+    return `get(array_agg(${value}) within group (order by ${order.join(', ')}), 0)`;
+  }
+
   /** regexp_like is anchored on Snowflake; regexp_instr finds a match anywhere. */
   override regexpContains(expr: string, pattern: string): string {
     return `(regexp_instr(${expr}, ${this.stringLiteral(pattern)}, 1, 1, 0, 'i') > 0)`;

@@ -6,6 +6,9 @@ import { toWarehouseError, WarehouseError } from '../warehouse-error';
 import type { BindValue, Relation, Row } from '../warehouse';
 import { SqlWarehouse } from '../sql-warehouse';
 
+/** the in-memory database attached to every DuckDB warehouse for intermediate tables */
+const SCRATCH_DATABASE = 'cdp_scratch';
+
 export interface DuckDbOptions {
   /** database file, or ':memory:' */
   path: string;
@@ -33,6 +36,12 @@ export class DuckDbWarehouse extends SqlWarehouse {
         ...(options.threads ? { threads: String(options.threads) } : {}),
         checkpoint_threshold: options.checkpointThreshold ?? '1GB',
       });
+      const connection = await instance.connect();
+      try {
+        await connection.run(`attach ':memory:' as ${SCRATCH_DATABASE}`);
+      } finally {
+        connection.closeSync();
+      }
       return new DuckDbWarehouse(instance);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
@@ -44,6 +53,11 @@ export class DuckDbWarehouse extends SqlWarehouse {
       }
       throw toWarehouseError(e);
     }
+  }
+
+  /** In memory: a job's intermediate tables skip the write-ahead log and the file (4-5x faster to write). */
+  override scratchRelation(name: string): Relation {
+    return { database: SCRATCH_DATABASE, schema: 'main', name };
   }
 
   private async withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
