@@ -346,11 +346,12 @@ where v.raw is not null and not exists (select 1 from ${this.q('phones')} p wher
   /** One row per link: the earliest and latest time it was seen, and the source that saw it first. */
   private aggregateLinksSql(linksSql: string): string {
     const d = this.d;
-    return `select a, b, a_type, b_type, min(first_seen) as first_seen, max(last_seen) as last_seen, ${d.firstBy('source', [`coalesce(first_seen, ${FAR_FUTURE(d)})`, 'source'])} as source
+    // a node's type is part of its id (`type:value`), so grouping by the ids alone is enough
+    return `select a, b, min(a_type) as a_type, min(b_type) as b_type, min(first_seen) as first_seen, max(last_seen) as last_seen, ${d.firstBy('source', [`coalesce(first_seen, ${FAR_FUTURE(d)})`, 'source'])} as source
 from (
 ${linksSql}
 ) l
-group by a, b, a_type, b_type`;
+group by a, b`;
   }
 
   // ── 3. nodes ─────────────────────────────────────────────────────────────────
@@ -360,13 +361,13 @@ group by a, b, a_type, b_type`;
     const e = this.qr(edges);
     return `select n.node, n.id_type, substr(n.node, ${d.cast('length(n.id_type) + 2', 'integer')}) as id_value, n.source, n.first_seen, n.last_seen, c.component
 from (
-  select node, id_type, min(first_seen) as first_seen, max(last_seen) as last_seen, ${d.firstBy('source', [`coalesce(first_seen, ${FAR_FUTURE(d)})`, 'source'])} as source
+  select node, min(id_type) as id_type, min(first_seen) as first_seen, max(last_seen) as last_seen, ${d.firstBy('source', [`coalesce(first_seen, ${FAR_FUTURE(d)})`, 'source'])} as source
   from (
     select a as node, a_type as id_type, first_seen, last_seen, source from ${e}
     union all
     select b, b_type, first_seen, last_seen, source from ${e} where b <> a
   ) ends
-  group by node, id_type
+  group by node
 ) n
 join ${this.qr(components)} c on c.node = n.node`;
   }

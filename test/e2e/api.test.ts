@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { hashToken } from '../../src/auth/admin-token';
 import { Workspace } from '../../src/workspace/workspace';
-import { DEMO_MODELS } from '../support/demo';
+import { DEMO_IDENTITY, DEMO_MODELS, DEMO_SEEDS, DEMO_TEST_COUNT } from '../support/demo';
 import { TempProject } from '../support/temp-project';
 import { answer, type Answer, type Json, startApp } from '../support/test-app';
 
@@ -153,14 +153,15 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
       expect(build.status).toBe(200);
       expect(build.body.status).toBe('success');
       const results = build.body.results as { node: string; kind: string; status: string }[];
-      expect(results.filter((r) => r.kind === 'seed').map((r) => r.node)).toEqual(['online_retail']);
+      expect(results.filter((r) => r.kind === 'seed').map((r) => r.node)).toEqual(DEMO_SEEDS);
       expect(results.filter((r) => r.kind === 'model').map((r) => r.node)).toEqual(DEMO_MODELS);
-      expect(results.filter((r) => r.kind === 'test')).toHaveLength(34);
-      expect(results).toHaveLength(1 + 9 + 34);
+      expect(results.filter((r) => r.kind === 'identity').map((r) => r.node)).toEqual([DEMO_IDENTITY]);
+      expect(results.filter((r) => r.kind === 'test')).toHaveLength(DEMO_TEST_COUNT);
+      expect(results).toHaveLength(DEMO_SEEDS.length + DEMO_MODELS.length + 1 + DEMO_TEST_COUNT);
       expect(results.every((r) => r.status === 'success' || r.status === 'pass')).toBe(true);
     });
 
-    it('GET /api/models lists the 9 demo models in dependency order with their last run', async () => {
+    it('GET /api/models lists the 12 demo models in dependency order with their last run', async () => {
       const res = await api('GET', '/api/models', { token: ADMIN_TOKEN });
       expect(res.status).toBe(200);
       const models = res.body as { name: string; materialization: string; dependsOn: string[]; lastRun: { status: string } | null }[];
@@ -176,6 +177,11 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
       expect(byName.get('stg_events')).toMatchObject({ materialization: 'view', dependsOn: [] });
       for (const name of ['stg_tracks', 'stg_identifies', 'stg_pages']) {
         expect(byName.get(name)).toMatchObject({ materialization: 'view', dependsOn: ['stg_events'] });
+      }
+      // the profile models read cdp.profiles: they depend on the identity step, not on a model
+      expect(byName.get('stg_web_events')).toMatchObject({ materialization: 'table', dependsOn: ['web_events'] });
+      for (const name of ['profile_rfm', 'profile_churn_risk']) {
+        expect(byName.get(name)).toMatchObject({ materialization: 'table', dependsOn: [DEMO_IDENTITY] });
       }
       // every model comes after the models it depends on
       models.forEach((m, i) => m.dependsOn.filter((d) => byName.has(d)).forEach((d) => expect(models.findIndex((x) => x.name === d)).toBeLessThan(i)));
@@ -215,7 +221,8 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
       expect(res.status).toBe(200);
       expect(res.body.status).toBe('success');
       const nodes = (res.body.results as { node: string; status: string }[]).map((r) => r.node);
-      expect([...nodes].sort()).toEqual(['customer_summary', 'daily_revenue', 'stg_customers', 'stg_orders']);
+      // identity resolution reads stg_orders, and the profile models read its profiles
+      expect([...nodes].sort()).toEqual(['customer_summary', 'daily_revenue', DEMO_IDENTITY, 'profile_churn_risk', 'profile_rfm', 'stg_customers', 'stg_orders']);
       expect(nodes[0]).toBe('stg_orders');
       expect(res.body.results.every((r: { status: string }) => r.status === 'success')).toBe(true);
     });
@@ -264,10 +271,13 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
       expect(res.body.results.map((r: { node: string }) => r.node)).toEqual(['stg_order_lines', 'stg_orders']);
     });
 
-    it('GET /api/seeds lists the demo seed with its last load', async () => {
+    it('GET /api/seeds lists the demo seeds with their last load', async () => {
       const res = await api('GET', '/api/seeds', { token: ADMIN_TOKEN });
       expect(res.status).toBe(200);
-      expect(res.body).toEqual([expect.objectContaining({ name: 'online_retail', files: 20, lastRun: expect.objectContaining({ status: 'success' }) })]);
+      expect(res.body).toEqual([
+        expect.objectContaining({ name: 'online_retail', files: 20, lastRun: expect.objectContaining({ status: 'success' }) }),
+        expect.objectContaining({ name: 'web_events', files: 2, lastRun: expect.objectContaining({ status: 'success' }) }),
+      ]);
     });
   });
 

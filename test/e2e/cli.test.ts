@@ -55,7 +55,7 @@ describe('the demo project', () => {
     const { code, stdout, stderr } = await cdp(['compile', '-p', p.dir]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^9 models and 34 tests compiled for duckdb into target\/compiled\/duckdb\/$/m);
+    expect(stdout).toMatch(/^12 models and 59 tests compiled for duckdb into target\/compiled\/duckdb\/$/m);
     const files = [
       'staging/events/stg_events.sql',
       'staging/events/stg_identifies.sql',
@@ -66,6 +66,9 @@ describe('the demo project', () => {
       'marts/customer_summary.sql',
       'staging/events/stg_pages.sql',
       'staging/events/stg_tracks.sql',
+      'staging/stg_web_events.sql',
+      'profiles/profile_churn_risk.sql',
+      'profiles/profile_rfm.sql',
     ];
     // one line per model, in DAG order
     expect([...stdout.matchAll(/^compiled target\/compiled\/duckdb\/models\/(\S+)$/gm)].map((m) => m[1])).toEqual(files);
@@ -82,24 +85,34 @@ describe('the demo project', () => {
     const { code, stdout, stderr } = await cdp(['build', '-p', p.dir]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    // the seed and the 9 models, in DAG order: the event views build with no event sent yet
-    expect(stdout).toMatch(/ 1 of 10 OK\s+seed online_retail \.+ \[42,481 rows in [\d.]+s\]/);
-    expect(stdout).toMatch(/ 2 of 10 OK\s+view stg_events \.+ \[in [\d.]+s\]/);
-    expect(stdout).toMatch(/ 3 of 10 OK\s+view stg_identifies \.+ \[in [\d.]+s\]/);
-    expect(stdout).toMatch(/ 4 of 10 OK\s+view stg_order_lines \.+ \[in [\d.]+s\]/);
-    expect(stdout).toMatch(/ 5 of 10 OK\s+table stg_orders \.+ \[2,025 rows in [\d.]+s\]/);
-    expect(stdout).toMatch(/ 6 of 10 OK\s+incremental daily_revenue \.+ \[20 rows/);
-    expect(stdout).toMatch(/ 7 of 10 OK\s+table stg_customers \.+ \[948 rows/);
-    expect(stdout).toMatch(/ 8 of 10 OK\s+table customer_summary \.+ \[948 rows/);
-    expect(stdout).toMatch(/ 9 of 10 OK\s+view stg_pages \.+ \[in [\d.]+s\]/);
-    expect(stdout).toMatch(/10 of 10 OK\s+view stg_tracks \.+ \[in [\d.]+s\]/);
-    // then the 34 data tests, all passing
-    expect(stdout.match(/^\s*\d+ of 34 PASS\s+test /gm)).toHaveLength(34);
+    // the 2 seeds, the 12 models and the identity step, in DAG order: the event views build with no event sent yet
+    expect(stdout).toMatch(/ 1 of 15 OK\s+seed online_retail \.+ \[42,481 rows in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 2 of 15 OK\s+view stg_events \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 3 of 15 OK\s+view stg_identifies \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 4 of 15 OK\s+view stg_order_lines \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 5 of 15 OK\s+table stg_orders \.+ \[2,025 rows in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 6 of 15 OK\s+incremental daily_revenue \.+ \[20 rows/);
+    expect(stdout).toMatch(/ 7 of 15 OK\s+table stg_customers \.+ \[948 rows/);
+    expect(stdout).toMatch(/ 8 of 15 OK\s+table customer_summary \.+ \[948 rows/);
+    expect(stdout).toMatch(/ 9 of 15 OK\s+view stg_pages \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/10 of 15 OK\s+view stg_tracks \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/11 of 15 OK\s+seed web_events \.+ \[26,440 rows/);
+    expect(stdout).toMatch(/12 of 15 OK\s+table stg_web_events \.+ \[26,440 rows/);
+    // identity resolution: one profile per customer (948), guest, newsletter lead and anonymous visitor
+    expect(stdout).toMatch(/13 of 15 OK\s+identity identity \.+ \[1,575 rows/);
+    // every customer, and the 885 of them with an order that was not cancelled
+    expect(stdout).toMatch(/14 of 15 OK\s+table profile_churn_risk \.+ \[948 rows/);
+    expect(stdout).toMatch(/15 of 15 OK\s+table profile_rfm \.+ \[885 rows/);
+    // then the 59 data tests, all passing
+    expect(stdout.match(/^\s*\d+ of 59 PASS\s+test /gm)).toHaveLength(59);
     expect(stdout).toMatch(/PASS\s+test unique_customer_summary_customer_id \.+/);
     expect(stdout).toMatch(/PASS\s+test accepted_values_stg_events_type \.+/);
     expect(stdout).toMatch(/PASS\s+test not_null_stg_tracks_event \.+/);
+    expect(stdout).toMatch(/PASS\s+test relationships_stg_web_events_order_id__stg_orders_order_id \.+/);
+    expect(stdout).toMatch(/PASS\s+test not_null_profile_churn_risk_days_since_last_activity \.+/);
+    expect(stdout).toMatch(/PASS\s+test accepted_values_profile_rfm_rfm_segment \.+/);
     expect(stdout).not.toMatch(/\b(ERROR|FAIL|SKIP)\b/);
-    expect(stdout).toMatch(/build finished: 44 ok\n$/);
+    expect(stdout).toMatch(/build finished: 74 ok\n$/);
   });
 
   it('cdp run -s nope exits non-zero and says the selector matches nothing', async () => {

@@ -21,7 +21,20 @@ const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const GOLDEN_DIR = __dirname;
 
 /** Every demo model; a new one must be added here (and get golden files). */
-const DEMO_MODELS = ['stg_order_lines', 'stg_orders', 'stg_customers', 'customer_summary', 'daily_revenue', 'stg_events', 'stg_tracks', 'stg_identifies', 'stg_pages'];
+const DEMO_MODELS = [
+  'stg_order_lines',
+  'stg_orders',
+  'stg_customers',
+  'customer_summary',
+  'daily_revenue',
+  'stg_events',
+  'stg_tracks',
+  'stg_identifies',
+  'stg_pages',
+  'stg_web_events',
+  'profile_rfm',
+  'profile_churn_risk',
+];
 const INCREMENTAL_MODELS = ['daily_revenue'];
 
 /** The warehouse block of cdp.yaml per dialect; the rest of the demo cdp.yaml (vars, ...) is kept. */

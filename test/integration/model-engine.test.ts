@@ -8,7 +8,7 @@ import { openControlStore } from '../../src/store/control-store';
 import { queryAll, queryValue, type Row } from '../../src/warehouse/warehouse';
 import { Workspace } from '../../src/workspace/workspace';
 import { dropSchema, POSTGRES_URL, requirePostgres, uniqueSchema } from '../support/postgres';
-import { DEMO_EVENT_TESTS, DEMO_MODELS } from '../support/demo';
+import { DEMO_EVENT_TESTS, DEMO_IDENTITY, DEMO_MODELS, DEMO_SEEDS, DEMO_TEST_COUNT } from '../support/demo';
 import { TempProject } from '../support/temp-project';
 
 /**
@@ -46,6 +46,8 @@ const statuses = (job: JobResult) => Object.fromEntries(job.results.map((r) => [
 describe.each(targets)('model engine on $name', (target) => {
   let ok = false;
   const opened: { p: TempProject; ws?: Workspace; schema: string }[] = [];
+  /** other schemas a test created on PostgreSQL (an ingest schema of its own) */
+  const schemas: string[] = [];
 
   beforeAll(async () => {
     ok = await target.available();
@@ -57,6 +59,7 @@ describe.each(targets)('model engine on $name', (target) => {
       p.cleanup();
       if (target.name === 'postgres') await dropSchema(schema);
     }
+    for (const schema of schemas.splice(0)) await dropSchema(schema);
   });
 
   const test = (name: string, fn: () => Promise<void>, timeout?: number) =>
@@ -443,29 +446,38 @@ where version > (select max(version) from {{this}})
     'the demo project builds end to end',
     async () => {
       const schema = uniqueSchema('cdp_demo');
-      const c = await open(TempProject.demo(), schema);
+      // raw_events and the identity tables in a schema of this run's own: on PostgreSQL the default
+      // (cdp) is shared, and identity resolution would read other runs' events and profiles
+      const ingest = `${schema}_cdp`;
+      const demo = TempProject.demo();
+      demo.write({ 'cdp.yaml': `${readFileSync(join(demo.dir, 'cdp.yaml'), 'utf8')}\ningest: { schema: ${ingest} }\n` });
+      if (target.name === 'postgres') schemas.push(ingest);
+      const c = await open(demo, schema);
       const job = await c.engine.build();
       const notOk = job.results.filter((r) => r.status !== 'success' && r.status !== 'pass');
       expect(notOk).toEqual([]);
       expect(job.status).toBe('success');
       // seeds, models and tests all ran
-      expect(job.results.filter((r) => r.kind === 'seed').map((r) => r.node)).toEqual(['online_retail']);
+      expect(job.results.filter((r) => r.kind === 'seed').map((r) => r.node)).toEqual(DEMO_SEEDS);
       expect(job.results.filter((r) => r.kind === 'model').map((r) => r.node).sort()).toEqual([...DEMO_MODELS].sort());
-      // 22 data tests on the retail models and seed, 12 on the event staging models
+      // 22 data tests on the retail models and seed, 12 on the event staging models, 8 on the web events, 17 on the profile models
       const tests = job.results.filter((r) => r.kind === 'test');
-      expect(tests).toHaveLength(34);
+      expect(tests).toHaveLength(DEMO_TEST_COUNT);
       expect(tests.filter((r) => /_stg_(events|tracks|identifies|pages)_/.test(r.node)).map((r) => r.node)).toEqual(DEMO_EVENT_TESTS);
-      expect(job.results).toHaveLength(1 + 9 + 34);
+      expect(job.results).toHaveLength(DEMO_SEEDS.length + DEMO_MODELS.length + 1 + DEMO_TEST_COUNT);
       expect(byNode(job).get('customer_summary')?.rows).toBe(948);
       expect(await c.value(`select count(*) as n from ${c.rel('customer_summary')}`)).toBe(948);
       expect(byNode(job).get('online_retail')?.rows).toBe(42481);
-      // the event models build with no event ever sent: Workspace.open created cdp.raw_events
-      expect(await c.ws.warehouse.describe({ schema: 'cdp', name: 'raw_events' })).not.toBeNull();
+      expect(byNode(job).get('web_events')?.rows).toBe(26440);
+      // identity resolution: 948 customers, and the guests, newsletter leads and anonymous visitors of the web events
+      expect(byNode(job).get(DEMO_IDENTITY)).toMatchObject({ kind: 'identity', status: 'success', rows: 1575 });
+      expect(byNode(job).get('profile_churn_risk')?.rows).toBe(948);
+      expect(byNode(job).get('profile_rfm')?.rows).toBe(885);
+      // the event models build with no event ever sent: Workspace.open created raw_events
+      expect(await c.ws.warehouse.describe({ schema: ingest, name: 'raw_events' })).not.toBeNull();
       for (const name of ['stg_events', 'stg_tracks', 'stg_identifies', 'stg_pages']) {
         expect(byNode(job).get(name)).toMatchObject({ kind: 'model', status: 'success' });
-        // the Postgres cdp schema is shared by every test run; the DuckDB file is this test's own
-        if (target.name === 'duckdb') expect(await c.value(`select count(*) as n from ${c.rel(name)}`)).toBe(0);
-        else expect(await c.ws.warehouse.describe({ schema: c.schema, name })).not.toBeNull();
+        expect(await c.value(`select count(*) as n from ${c.rel(name)}`)).toBe(0);
       }
     },
     90_000,

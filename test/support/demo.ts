@@ -1,6 +1,9 @@
 /** Facts about the demo project (cdp.yaml, models/, seeds/ at the repo root) that several suites check. */
 
-/** The demo's 9 models in DAG order (parents first, ties by name); stg_events reads the cdp.raw_events source. */
+/**
+ * The demo's 12 models in DAG order (parents first, ties by name); stg_events reads the cdp.raw_events
+ * source, and the profile models read cdp.profiles, so they run after the identity step.
+ */
 export const DEMO_MODELS: readonly string[] = [
   'stg_events',
   'stg_identifies',
@@ -11,10 +14,42 @@ export const DEMO_MODELS: readonly string[] = [
   'customer_summary',
   'stg_pages',
   'stg_tracks',
+  'stg_web_events',
+  'profile_churn_risk',
+  'profile_rfm',
 ];
 
-/** Every node of the demo in DAG order: the online_retail seed, then the models. */
-export const DEMO_ORDER: readonly string[] = ['online_retail', ...DEMO_MODELS];
+/** The demo's 2 seeds, in DAG order. */
+export const DEMO_SEEDS: readonly string[] = ['online_retail', 'web_events'];
+
+/** The name of the identity resolution step in the DAG (cdp.yaml's `identity:`). */
+export const DEMO_IDENTITY = 'identity';
+
+/**
+ * Every node of the demo in DAG order: the seeds, the models, and the identity step, which runs after
+ * the models it reads (stg_customers, stg_orders, stg_web_events) and before the models that read
+ * cdp.profiles (profile_churn_risk, profile_rfm).
+ */
+export const DEMO_ORDER: readonly string[] = [
+  'online_retail',
+  'stg_events',
+  'stg_identifies',
+  'stg_order_lines',
+  'stg_orders',
+  'daily_revenue',
+  'stg_customers',
+  'customer_summary',
+  'stg_pages',
+  'stg_tracks',
+  'web_events',
+  'stg_web_events',
+  DEMO_IDENTITY,
+  'profile_churn_risk',
+  'profile_rfm',
+];
+
+/** The number of data tests of the demo: 22 on the retail models and seed, 12 on the event staging models, 8 on stg_web_events, 17 on the profile models. */
+export const DEMO_TEST_COUNT = 59;
 
 /** The 12 data tests on the event staging models (stg_events, stg_identifies, stg_pages, stg_tracks), in order. */
 export const DEMO_EVENT_TESTS: readonly string[] = [

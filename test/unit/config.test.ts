@@ -50,13 +50,44 @@ describe('the demo cdp.yaml', () => {
       server: { port: 3000, host: '0.0.0.0' },
       log_level: 'info',
       paths: DEFAULT_PATHS,
-      vars: { lapsed_after_days: 14 },
+      // as_of is one value for the models (vars) and for identity (a YAML anchor)
+      vars: { lapsed_after_days: 14, as_of: '2010-12-24', churn_risk_medium_after_days: 7, churn_risk_high_after_days: 14 },
       sources: [],
       ingest: DEFAULT_INGEST,
+      identity: expect.objectContaining({ as_of: '2010-12-24' }),
       projectDir: resolve(demo.dir),
       configFile: join(resolve(demo.dir), 'cdp.yaml'),
       adminToken: undefined,
     });
+  });
+
+  it('has an identity section: the retail orders and the web events stitched by four identifier types', () => {
+    const demo = TempProject.demo();
+    temps.push(demo);
+    const identity = demo.config({}).identity!;
+    expect(identity.identifiers.map((i) => [i.type, i.limit])).toEqual([
+      ['user_id', 1],
+      ['email', 5],
+      ['phone', 3],
+      ['anonymous_id', 100],
+    ]);
+    expect(identity.identifiers.find((i) => i.type === 'user_id')!.from).toEqual(['events.user_id', 'stg_web_events.user_id', 'stg_orders.customer_id', 'stg_customers.customer_id']);
+    expect(identity.identifiers.find((i) => i.type === 'phone')!.default_country).toBe('GB');
+    expect(identity.ignore).toEqual(expect.arrayContaining(['unknown', 'null', 'undefined', 'n/a', 'test@example.com', { pattern: '^0+$' }]));
+    expect(identity.priority).toEqual(['user_id', 'email', 'phone', 'anonymous_id']);
+    expect(identity.sources).toEqual({ stg_web_events: { time: 'occurred_at' }, stg_orders: { time: 'ordered_at' } });
+    expect(identity.traits.map((t) => t.name)).toEqual(['customer_id', 'email', 'phone', 'first_name', 'last_name', 'country']);
+    expect(identity.computed_traits.map((t) => t.name)).toEqual([
+      'orders',
+      'orders_90d',
+      'lifetime_value',
+      'first_order_at',
+      'last_order_at',
+      'last_seen_at',
+      'page_views_30d',
+      'last_product_viewed',
+    ]);
+    expect(identity.computed_traits.find((t) => t.name === 'orders')).toMatchObject({ from: 'stg_orders', function: 'count', where: { is_cancellation: false } });
   });
 });
 
@@ -298,7 +329,7 @@ describe('${ENV} interpolation', () => {
 describe('errors name the file, the position, the key and what was expected', () => {
   it('unknown top-level key: lists the allowed keys', () => {
     const { message, file } = loadError('name: x\nwarehous:\n  type: duckdb\n');
-    expect(message).toBe(`${file}:2:1: warehous: unknown key (allowed here: name, warehouse, control_store, server, log_level, paths, vars, sources, ingest)`);
+    expect(message).toBe(`${file}:2:1: warehous: unknown key (allowed here: name, warehouse, control_store, server, log_level, paths, vars, sources, ingest, identity)`);
   });
 
   it('unknown nested key: lists the keys of that warehouse type only', () => {

@@ -7,7 +7,7 @@ import { DagError, ModelGraph } from '../../src/models/dag';
 import { loadProject, ProjectError, suggest, type Project } from '../../src/models/project';
 import { renderModel } from '../../src/models/renderer';
 import { dialectFor } from '../../src/warehouse/dialects';
-import { DEMO_EVENT_TESTS, DEMO_MODELS, DEMO_ORDER } from '../support/demo';
+import { DEMO_EVENT_TESTS, DEMO_IDENTITY, DEMO_MODELS, DEMO_ORDER, DEMO_SEEDS, DEMO_TEST_COUNT } from '../support/demo';
 import { TempProject } from '../support/temp-project';
 
 const temps: TempProject[] = [];
@@ -44,7 +44,7 @@ describe('loadProject', () => {
   it('reads the demo project: models, seeds, configs, columns and tests', () => {
     const p = demo();
     expect([...p.models.keys()].sort()).toEqual([...DEMO_MODELS].sort());
-    expect([...p.seeds.keys()]).toEqual(['online_retail']);
+    expect([...p.seeds.keys()]).toEqual(DEMO_SEEDS);
     const daily = p.models.get('daily_revenue')!;
     expect(daily).toMatchObject({
       path: 'models/marts/daily_revenue.sql',
@@ -58,15 +58,27 @@ describe('loadProject', () => {
     expect(p.seeds.get('online_retail')!.files.length).toBeGreaterThan(1);
     expect(p.tests.map((t) => t.name)).toContain('relationships_stg_orders_customer_id__stg_customers_customer_id');
     expect(p.tests.filter((t) => t.kind === 'accepted_values')).toEqual([
+      expect.objectContaining({ node: 'profile_churn_risk', column: 'churn_risk', values: ['low', 'medium', 'high'] }),
+      expect.objectContaining({ node: 'profile_rfm', column: 'recency_score', values: [1, 2, 3, 4, 5] }),
+      expect.objectContaining({ node: 'profile_rfm', column: 'frequency_score', values: [1, 2, 3, 4, 5] }),
+      expect.objectContaining({ node: 'profile_rfm', column: 'monetary_score', values: [1, 2, 3, 4, 5] }),
+      expect.objectContaining({
+        node: 'profile_rfm',
+        column: 'rfm_segment',
+        values: ['champions', 'loyal', 'promising', 'needs_attention', 'at_risk', 'hibernating'],
+      }),
       expect.objectContaining({ node: 'stg_events', column: 'type', values: ['track', 'identify', 'page', 'screen', 'group', 'alias'] }),
       expect.objectContaining({ node: 'stg_orders', column: 'is_cancellation', values: [true, false] }),
+      expect.objectContaining({ node: 'stg_web_events', column: 'type', values: ['page', 'track', 'identify'] }),
+      expect.objectContaining({ node: 'stg_web_events', column: 'event', values: ['Product Viewed', 'Signed In', 'Order Completed', 'Order Cancelled'] }),
     ]);
-    expect(p.tests).toHaveLength(34);
+    expect(p.tests).toHaveLength(DEMO_TEST_COUNT);
   });
 
   it('reads the demo event staging models and the cdp.raw_events source they read', () => {
     const p = demo();
-    expect([...p.sources.keys()]).toEqual(['cdp.raw_events']);
+    // raw_events, and the identity tables (the demo's cdp.yaml has an identity section)
+    expect([...p.sources.keys()]).toEqual(['cdp.raw_events', 'cdp.profiles', 'cdp.identity_graph', 'cdp.profile_merges', 'cdp.identity_blocked_edges']);
     expect(p.sources.get('cdp.raw_events')!.relation).toEqual({ schema: 'cdp', name: 'raw_events' });
     expect(p.models.get('stg_events')).toMatchObject({
       path: 'models/staging/events/stg_events.sql',
@@ -81,6 +93,26 @@ describe('loadProject', () => {
     }
     const eventModels = ['stg_events', 'stg_tracks', 'stg_identifies', 'stg_pages'];
     expect(p.tests.filter((t) => eventModels.includes(t.node)).map((t) => t.name)).toEqual(DEMO_EVENT_TESTS);
+  });
+
+  it('reads the demo web events seed, its staging model, the identity step and the profile models', () => {
+    const p = demo();
+    expect(p.seeds.get('web_events')).toMatchObject({ path: 'seeds/web_events', ymlPath: 'seeds/web_events.yml', relation: { schema: 'analytics', name: 'web_events' } });
+    expect(p.models.get('stg_web_events')).toMatchObject({ path: 'models/staging/stg_web_events.sql', config: { materialized: 'table' }, refs: ['web_events'], sources: [] });
+    // the identity step reads the models its config names, and writes cdp.profiles
+    expect(p.identity).toMatchObject({ kind: 'identity', name: DEMO_IDENTITY, path: 'cdp.yaml', refs: ['stg_customers', 'stg_orders', 'stg_web_events'], relation: { schema: 'cdp', name: 'profiles' } });
+    for (const name of ['profile_rfm', 'profile_churn_risk']) {
+      expect(p.models.get(name)).toMatchObject({
+        path: `models/profiles/${name}.sql`,
+        ymlPath: 'models/profiles/profiles.yml',
+        config: { materialized: 'table' },
+        refs: [],
+        sources: [['cdp', 'profiles']],
+      });
+    }
+    const graph = new ModelGraph(p);
+    expect(graph.parentsOf(DEMO_IDENTITY)).toEqual(['stg_customers', 'stg_orders', 'stg_web_events']);
+    expect([...graph.childrenOf(DEMO_IDENTITY)].sort()).toEqual(['profile_churn_risk', 'profile_rfm']);
   });
 
   it('a model with no yml is a view with defaults', () => {
@@ -286,7 +318,9 @@ describe('ModelGraph', () => {
     });
 
     const ALL = DEMO_ORDER;
-    const STAGING = ['stg_events', 'stg_identifies', 'stg_order_lines', 'stg_orders', 'stg_customers', 'stg_pages', 'stg_tracks'];
+    const STAGING = ['stg_events', 'stg_identifies', 'stg_order_lines', 'stg_orders', 'stg_customers', 'stg_pages', 'stg_tracks', 'stg_web_events'];
+    /** identity resolution and the models on the profiles it builds: below every model it reads */
+    const PROFILES = [DEMO_IDENTITY, 'profile_churn_risk', 'profile_rfm'];
     const EVENTS = ['stg_events', 'stg_identifies', 'stg_pages', 'stg_tracks'];
 
     it.each([
@@ -296,23 +330,32 @@ describe('ModelGraph', () => {
       ['name', ['stg_orders'], ['stg_orders']],
       ['a seed by name', ['online_retail'], ['online_retail']],
       ['+name: and every ancestor', ['+stg_orders'], ['online_retail', 'stg_order_lines', 'stg_orders']],
-      ['name+: and every descendant', ['stg_orders+'], ['stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary']],
+      ['name+: and every descendant', ['stg_orders+'], ['stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary', ...PROFILES]],
+      ['a seed and its descendants', ['web_events+'], ['web_events', 'stg_web_events', ...PROFILES]],
+      ['+name of a profile model: the identity step and everything it reads', ['+profile_rfm'], ['online_retail', 'stg_order_lines', 'stg_orders', 'stg_customers', 'web_events', 'stg_web_events', DEMO_IDENTITY, 'profile_rfm']],
+      ['the identity step by name', [DEMO_IDENTITY], [DEMO_IDENTITY]],
+      ['identity+1: the models reading the profiles', ['identity+1'], PROFILES],
       ['a model reading only a source has no ancestor', ['+stg_events'], ['stg_events']],
       ['the event models descend from stg_events', ['stg_events+'], EVENTS],
       ['+name of an event model', ['+stg_tracks'], ['stg_events', 'stg_tracks']],
-      ['+name+: both', ['+stg_customers+'], ['online_retail', 'stg_order_lines', 'stg_orders', 'stg_customers', 'customer_summary']],
+      ['+name+: both', ['+stg_customers+'], ['online_retail', 'stg_order_lines', 'stg_orders', 'stg_customers', 'customer_summary', ...PROFILES]],
       ['1+name: parents only', ['1+stg_customers'], ['stg_orders', 'stg_customers']],
       ['2+name: two generations up', ['2+customer_summary'], ['stg_order_lines', 'stg_orders', 'stg_customers', 'customer_summary']],
       ['name+1: children only', ['stg_order_lines+1'], ['stg_order_lines', 'stg_orders']],
-      ['name+2', ['stg_order_lines+2'], ['stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary']],
+      ['name+2', ['stg_order_lines+2'], ['stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary', DEMO_IDENTITY]],
       ['customer_summary+1: a leaf has no children', ['customer_summary+1'], ['customer_summary']],
-      ['1+name+1', ['1+stg_orders+1'], ['stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary']],
+      ['1+name+1', ['1+stg_orders+1'], ['stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary', DEMO_IDENTITY]],
       ['path:dir, with its subfolders', ['path:models/staging'], STAGING],
       ['path:dir/ with a trailing slash', ['path:models/staging/'], STAGING],
       ['path: of a subfolder', ['path:models/staging/events'], EVENTS],
       ['path: of one file', ['path:models/marts/daily_revenue.sql'], ['daily_revenue']],
-      ['path: of the seeds folder', ['path:seeds'], ['online_retail']],
-      ['path:dir+', ['path:models/staging+'], ['stg_events', 'stg_identifies', 'stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary', 'stg_pages', 'stg_tracks']],
+      ['path: of the seeds folder', ['path:seeds'], DEMO_SEEDS],
+      ['path: of the profile models', ['path:models/profiles'], ['profile_churn_risk', 'profile_rfm']],
+      [
+        'path:dir+',
+        ['path:models/staging+'],
+        ['stg_events', 'stg_identifies', 'stg_order_lines', 'stg_orders', 'daily_revenue', 'stg_customers', 'customer_summary', 'stg_pages', 'stg_tracks', 'stg_web_events', ...PROFILES],
+      ],
       ['wildcard prefix', ['stg_*'], STAGING],
       ['wildcard suffix', ['*_revenue'], ['daily_revenue']],
       ['wildcard inside', ['stg_*s'], STAGING],

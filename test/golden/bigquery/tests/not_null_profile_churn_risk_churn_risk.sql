@@ -1,0 +1,4 @@
+-- rows whose `churn_risk` is null
+select *
+from `demo-project`.`analytics`.`profile_churn_risk`
+where `churn_risk` is null

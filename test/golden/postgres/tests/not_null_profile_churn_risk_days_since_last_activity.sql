@@ -1,0 +1,4 @@
+-- rows whose "days_since_last_activity" is null
+select *
+from "analytics"."profile_churn_risk"
+where "days_since_last_activity" is null

@@ -1,0 +1,7 @@
+-- values of "order_id" with no matching "order_id" in "analytics"."stg_orders"
+select child."order_id" as value
+from "analytics"."stg_web_events" as child
+left join "analytics"."stg_orders" as parent
+  on child."order_id" = parent."order_id"
+where child."order_id" is not null
+  and parent."order_id" is null
