@@ -4,7 +4,7 @@ import { queryAll, queryValue, type ColumnSpec, type Relation, type Row, type Wa
 import { connectedComponents } from './connected-components';
 import { EVENTS, columnSql, type IdentitySource, type IdentityPlan } from './identity-sources';
 import { splitByLimits, type LimitedEdge } from './limits';
-import { DEFAULT_IGNORE_RULES, compileIgnoreRules, normalizeIdentifier } from './normalize';
+import { ignoredSql, normalizeIdentifier, normalizedSql } from './normalize';
 import { buildProfiles } from './profile-builder';
 
 /**
@@ -262,22 +262,11 @@ union select node from ${this.qr(touched)}`,
       const normalized: string[] = [];
       for (const c of columns) {
         const v = `s.${q('r', c)}`;
-        let value: string;
-        switch (c.type.normalize) {
-          case 'trim':
-            value = `nullif(${v}, '')`;
-            break;
-          case 'email': {
-            const n = `lower(${v})`;
-            value = `case when ${n} like '_%@_%.%' and ${n} not like '%@%@%' and ${n} not like '%.' and ${n} not like '% %' then ${n} end`;
-            break;
-          }
-          case 'phone':
-            await this.normalizePhones(source, `trim(${columnSql(d, c)})`, where, c.type.defaultCountry ?? '');
-            joins.push(`left join ${this.q('phones')} p${c.j} on p${c.j}.raw = ${v} and p${c.j}.country = ${d.literal(c.type.defaultCountry ?? '')}`);
-            value = `p${c.j}.value`;
-            break;
+        if (c.type.normalize === 'phone') {
+          await this.normalizePhones(source, `trim(${columnSql(d, c)})`, where, c.type.defaultCountry ?? '');
+          joins.push(`left join ${this.q('phones')} p${c.j} on p${c.j}.raw = ${v} and p${c.j}.country = ${d.literal(c.type.defaultCountry ?? '')}`);
         }
+        const value = normalizedSql(c.type.normalize, v, `p${c.j}.value`);
         normalized.push(`${value} as ${q('m', c)}`);
       }
       // s: the values as written (trimmed); m: normalized; n: normalized unless an ignore rule matches
@@ -318,14 +307,8 @@ ${branches.join('\nunion all\n')}
     return watermark;
   }
 
-  /** The ignore rules (built-in placeholders plus cdp.yaml's) as a condition on a value. */
   private ignoreCondition(expr: string): string {
-    const { d } = this;
-    compileIgnoreRules(this.plan.config.ignore); // a bad pattern fails here, naming the rule
-    const rules = [...DEFAULT_IGNORE_RULES, ...this.plan.config.ignore];
-    const exact = [...new Set(rules.filter((r): r is string => typeof r === 'string').map((r) => r.toLowerCase()))];
-    const patterns = rules.filter((r): r is { pattern: string } => typeof r !== 'string').map((r) => d.regexpContains(expr, r.pattern));
-    return `(${[`lower(${expr}) in (${exact.map((v) => d.literal(v)).join(', ')})`, ...patterns].join(' or ')})`;
+    return ignoredSql(this.d, this.plan.config.ignore, expr);
   }
 
   /** Normalizes the raw phone values of a source that the warehouse has not seen before (in Node, once each). */

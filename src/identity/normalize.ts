@@ -220,15 +220,40 @@ export function isIgnored(
 // ── warehouse side ─────────────────────────────────────────────────────────────
 
 /**
- * SQL for the email normalization the warehouse applies to a column: `lower(trim(expr))`. `lower`
- * and `trim` are ANSI and spelled the same on DuckDB, PostgreSQL, BigQuery and Snowflake, so the
- * dialect adds nothing today; it is a parameter so that callers already go through it, and a
- * warehouse that ever differs gets a dialect method instead of a switch here.
- *
- * It normalizes only; the shape check of `normalizeIdentifier('email', …)` is not repeated, and
- * SQL `trim` strips spaces only where JavaScript `trim` strips all whitespace (tabs, newlines), so
- * the two agree on the common cases (case, surrounding spaces), not on every malformed value.
+ * SQL for the normalized form of a value the warehouse already trimmed (`trimmed`), the counterpart
+ * of `normalizeIdentifier` for values that never leave the warehouse:
+ * - `trim`: the value, or null when empty;
+ * - `email`: lowercased, and null unless it has the shape `normalizeEmail` checks (one `@`, a
+ *   non-empty local part, a dot inside the domain, no space). `lower`, `trim` and `like` are spelled
+ *   the same on DuckDB, PostgreSQL, BigQuery and Snowflake. SQL `trim` strips spaces only where
+ *   JavaScript's strips all whitespace, so a value with a tab or newline inside is kept by neither
+ *   but one ending in a tab is rejected here and accepted there;
+ * - `phone`: `phoneValue`, the E.164 form Node computed once per distinct raw value (libphonenumber
+ *   has no SQL counterpart), joined from the number table by the caller.
  */
-export function emailNormalizeSql(_dialect: Dialect, expr: string): string {
-  return `lower(trim(${expr}))`;
+export function normalizedSql(normalizer: 'trim' | 'email' | 'phone', trimmed: string, phoneValue: string): string {
+  switch (normalizer) {
+    case 'trim':
+      return `nullif(${trimmed}, '')`;
+    case 'email': {
+      const n = `lower(${trimmed})`;
+      return `case when ${n} like '_%@_%.%' and ${n} not like '%@%@%' and ${n} not like '%.' and ${n} not like '% %' then ${n} end`;
+    }
+    case 'phone':
+      return phoneValue;
+  }
+}
+
+/**
+ * SQL that is true when `expr` matches an ignore rule (the built-ins plus `rules`), the warehouse
+ * counterpart of `compileIgnoreRules`: strings compare case-insensitively (`lower(expr) in (...)`),
+ * patterns through the dialect's case-insensitive regular expression. Values are escaped as literals
+ * by the dialect. Throws IgnoreRuleError for a bad rule, as compileIgnoreRules does.
+ */
+export function ignoredSql(dialect: Dialect, rules: readonly IgnoreRule[], expr: string): string {
+  compileIgnoreRules(rules);
+  const all = [...DEFAULT_IGNORE_RULES, ...rules];
+  const exact = [...new Set(all.filter((r): r is string => typeof r === 'string').map((r) => r.toLowerCase()))];
+  const patterns = all.filter((r): r is { pattern: string } => typeof r !== 'string').map((r) => dialect.regexpContains(expr, r.pattern));
+  return `(${[`lower(${expr}) in (${exact.map((v) => dialect.literal(v)).join(', ')})`, ...patterns].join(' or ')})`;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Dialect } from '../warehouse/dialects';
 import { queryValue, type Relation, type Warehouse } from '../warehouse/warehouse';
 import { windowSeconds, type ComputedTraitConfig, type TraitConfig } from './identity.config';
+import { ignoredSql, normalizedSql } from './normalize';
 import { EVENTS, columnSql, parseReference, valueSql, type IdentityPlan, type IdentitySource, type SourceColumn } from './identity-sources';
 
 /**
@@ -13,7 +14,9 @@ import { EVENTS, columnSql, parseReference, valueSql, type IdentityPlan, type Id
  *
  * - Merged traits: the value by `rule` among the non-null values of every `from`: latest or first by
  *   the source's time, or `priority` (the first source in `from` with a value, latest within it).
- *   A trait read from one column keeps that column's type; one read from several is text.
+ *   A trait read from one column keeps that column's type; one read from several is text. A trait
+ *   read from an identifier column is normalized and filtered like the identifier (an `email` trait
+ *   is lowercased, never `unknown`; a `phone` trait is E.164).
  * - Computed traits: count, count_distinct, sum, min, max, avg, first, last over a source's rows with
  *   equality filters and an optional window ending at `as_of` (default: the run). Counts and sums of
  *   profiles without rows are 0, other functions null.
@@ -36,13 +39,23 @@ export async function buildProfiles(
   const asOf = config.as_of ? parseAsOf(config.as_of) : now;
 
   try {
-    // every column a source must provide, per source: c0, c1, ...
-    const needs = new Map<string, Map<string, { sql: string; json: boolean }>>();
-    const need = (source: string, col: SourceColumn, typed: boolean): string => {
+    // every column a source must provide, per source: c0, c1, ...; rendered once the phone joins are known
+    const needs = new Map<string, Map<string, Render>>();
+    const need = (source: string, col: SourceColumn, typed: boolean, normalized = false): string => {
       let m = needs.get(source);
       if (!m) needs.set(source, (m = new Map()));
-      const key = `${col.ref}${typed ? '' : ':text'}`;
-      if (!m.has(key)) m.set(`${key}`, { sql: `${typed ? valueSql(d, col) : columnSql(d, col)} as ${d.quoteIdentifier(`c${m.size}`)}`, json: col.path.length > 0 });
+      // a trait read from an identifier column gets that identifier's normalization and ignore rules
+      const identifier = normalized ? plan.sources.get(source)!.identifiers.find((i) => i.ref === col.ref) : undefined;
+      const key = `${col.ref}${identifier ? ':normalized' : typed ? '' : ':text'}`;
+      if (!m.has(key)) {
+        const alias = d.quoteIdentifier(`c${m.size}`);
+        m.set(key, (phoneValue) => {
+          if (!identifier) return `${typed ? valueSql(d, col) : columnSql(d, col)} as ${alias}`;
+          const trimmed = `trim(${columnSql(d, col)})`;
+          const value = normalizedSql(identifier.type.normalize, trimmed, phoneValue(col.ref) ?? 'null');
+          return `case when ${ignoredSql(d, config.ignore, trimmed)} or ${ignoredSql(d, config.ignore, value)} then null else ${value} end as ${alias}`;
+        });
+      }
       return `c${[...m.keys()].indexOf(key)}`;
     };
     const ref = (source: string, column: string): SourceColumn => parseReference(`${source}.${column}`);
@@ -53,7 +66,7 @@ export async function buildProfiles(
       const typed = trait.from.length === 1;
       const cols = trait.from.map((r, priority) => {
         const p = parseReference(r);
-        return { source: p.source, column: need(p.source, p, typed), priority };
+        return { source: p.source, column: need(p.source, p, typed, true), priority };
       });
       traitParts.push((attributed) => traitSelects.push({ name: trait.name, sql: mergedTraitSql(d, trait, cols, attributed) }));
     }
@@ -71,9 +84,9 @@ export async function buildProfiles(
     const attributed = new Map<string, Relation>();
     let i = 0;
     for (const [name, columns] of needs) {
-      const rel = { ...profiles, name: `_profiles_${token}_src${i++}` };
+      const rel = warehouse.scratchRelation(`_profiles_${token}_src${i++}`, profiles);
       staged.push(rel);
-      await warehouse.execute(`create table ${d.relation(rel)} as\n${attributionSql(d, plan.sources.get(name)!, graph, phones, [...columns.values()].map((c) => c.sql))}`);
+      await warehouse.execute(`create table ${d.relation(rel)} as\n${attributionSql(d, plan.sources.get(name)!, graph, phones, [...columns.values()])}`);
       attributed.set(name, rel);
     }
     for (const part of traitParts) part(attributed);
@@ -101,20 +114,20 @@ ${joins}`,
  * A source's rows with the profile each belongs to: the profile of its most trusted identifier
  * that is in the graph (identifiers normalized as resolution does; phones through the number table).
  */
-function attributionSql(d: Dialect, source: IdentitySource, graph: Relation, phones: Relation, columns: string[]): string {
+function attributionSql(d: Dialect, source: IdentitySource, graph: Relation, phones: Relation, columns: Render[]): string {
   const g = d.relation(graph);
   const joins: string[] = [];
   const ids: string[] = [];
+  const phoneOf = new Map<string, string>();
   const ordered = [...source.identifiers].sort((a, b) => a.type.rank - b.type.rank);
   ordered.forEach((idf, k) => {
-    const raw = columnSql(d, idf);
-    let value: string;
+    const trimmed = `trim(${columnSql(d, idf)})`;
     if (idf.type.normalize === 'phone') {
-      joins.push(`left join ${d.relation(phones)} pn${k} on pn${k}.raw = trim(${raw}) and pn${k}.country = ${d.literal(idf.type.defaultCountry ?? '')}`);
-      value = `pn${k}.value`;
-    } else {
-      value = idf.type.normalize === 'email' ? `lower(trim(${raw}))` : `trim(${raw})`;
+      joins.push(`left join ${d.relation(phones)} pn${k} on pn${k}.raw = ${trimmed} and pn${k}.country = ${d.literal(idf.type.defaultCountry ?? '')}`);
+      phoneOf.set(idf.ref, `pn${k}.value`);
     }
+    // values that fail the shape check or match an ignore rule are not in the graph: no need to test here
+    const value = idf.type.normalize === 'email' ? `lower(${trimmed})` : idf.type.normalize === 'phone' ? `pn${k}.value` : trimmed;
     joins.push(`left join ${g} g${k} on g${k}.id_type = ${d.literal(idf.type.type)} and g${k}.id_value = ${value}`);
     ids.push(`g${k}.profile_id`);
   });
@@ -123,10 +136,13 @@ function attributionSql(d: Dialect, source: IdentitySource, graph: Relation, pho
     source.name === EVENTS
       ? `(select e.*, row_number() over (partition by e.message_id order by e.received_at) as cdp_copy from ${d.relation(source.relation)} e) r`
       : `${d.relation(source.relation)} r`;
-  return `select ${ids.length > 1 ? `coalesce(${ids.join(', ')})` : ids[0]} as profile_id, ${ts} as ts${columns.map((c) => `, ${c}`).join('')}
+  return `select ${ids.length > 1 ? `coalesce(${ids.join(', ')})` : ids[0]} as profile_id, ${ts} as ts${columns.map((c) => `, ${c((ref) => phoneOf.get(ref))}`).join('')}
 from ${from}
 ${joins.join('\n')}${source.name === EVENTS ? '\nwhere r.cdp_copy = 1' : ''}`;
 }
+
+/** Renders a source column for attribution, given the E.164 value of each phone identifier column. */
+type Render = (phoneValue: (ref: string) => string | undefined) => string;
 
 /** (profile_id, value) of one merged trait. */
 function mergedTraitSql(d: Dialect, trait: TraitConfig, cols: { source: string; column: string; priority: number }[], attributed: Map<string, Relation>): string {

@@ -38,6 +38,8 @@ identity:
     - { name: first_name, from: [crm.first_name, events.traits.first_name], rule: priority }
     - { name: plan, from: [events.traits.plan], rule: latest }
     - { name: signup_plan, from: [events.traits.plan], rule: first }
+    - { name: email, from: [crm.email, events.traits.email], rule: first }
+    - { name: phone, from: [events.traits.phone], rule: latest }
   computed_traits:
     - { name: orders, from: events, function: count, where: { event: "Order Completed" } }
     - { name: revenue, from: events, function: sum, column: properties.revenue, where: { event: "Order Completed" } }
@@ -170,7 +172,8 @@ describe.each(targets)('identity resolution on $name', (target) => {
     const jane = graph.get('user_id:u1')!;
     const profiles = await c.rows(`select * from ${c.t('profiles')} order by profile_id`);
     const janeRow = profiles.find((r) => r.profile_id === jane)!;
-    expect(janeRow).toMatchObject({ first_name: 'Jane', plan: 'pro', signup_plan: 'free', last_product: 'p9', crm_rows: 1 });
+    // traits read from identifier columns come normalized, like the identifiers
+    expect(janeRow).toMatchObject({ first_name: 'Jane', plan: 'pro', signup_plan: 'free', last_product: 'p9', crm_rows: 1, email: 'jane.doe@example.com', phone: '+447700900123' });
     expect(Number(janeRow.orders)).toBe(2);
     expect(Number(janeRow.revenue)).toBeCloseTo(40.5, 6);
     expect(Number(janeRow.orders_7d)).toBe(1);
@@ -224,6 +227,9 @@ describe.each(targets)('identity resolution on $name', (target) => {
       { type: 'identify', at: '2026-03-01T16:00:00Z', anonymousId: 'x7', traits: { email: 'throwaway@mailinator.com' } },
     ]);
     await c.resolve();
+    // nor do they become traits
+    const traits = await c.rows(`select email, phone from ${c.t('profiles')} where email is not null or phone is not null`);
+    expect(traits).toEqual([]);
     const partition = await c.partition();
     expect(partition).toEqual([
       ['anonymous_id:x1'], ['anonymous_id:x2'], ['anonymous_id:x3'], ['anonymous_id:x4'], ['anonymous_id:x5'], ['anonymous_id:x6'], ['anonymous_id:x7'],

@@ -5,7 +5,6 @@
 import {
   compileIgnoreRules,
   DEFAULT_IGNORE_RULES,
-  emailNormalizeSql,
   IDENTIFIER_TYPES,
   IdentifierNormalizationError,
   IgnoreRuleError,
@@ -15,7 +14,6 @@ import {
   type IgnoreRule,
   type NormalizeOptions,
 } from '../../src/identity/normalize';
-import { dialectFor, DIALECT_NAMES } from '../../src/warehouse/dialects';
 
 interface Case<I, E> {
   id: string;
@@ -197,14 +195,5 @@ describe('ignore rules', () => {
 
   it('rule positions are counted without the defaults when the defaults are off', () => {
     expect(() => compileIgnoreRules(['a', { pattern: '(' }], { defaults: false })).toThrow(/^ignore rule 1: invalid pattern "\(": /);
-  });
-});
-
-describe('emailNormalizeSql', () => {
-  it.each(DIALECT_NAMES)('%s: lower(trim(expr))', (name) => {
-    expect(emailNormalizeSql(dialectFor(name), '"email"')).toBe('lower(trim("email"))');
-  });
-  it('wraps any expression', () => {
-    expect(emailNormalizeSql(dialectFor('bigquery'), 'coalesce(a.email, b.email)')).toBe('lower(trim(coalesce(a.email, b.email)))');
   });
 });
