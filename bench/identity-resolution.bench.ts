@@ -56,7 +56,7 @@ async function main() {
     // one record per link of the generator: the identifier (a) in its type's column, the person's user id (b)
     await wh.execute(`create or replace table ${records} as
 select b as user_id,
-  case when a like 'e:%' then a end as email,
+  case when a like 'e:%' then replace(substr(a, 3), ':', '.') || '@bench.example' end as email,
   case when a like 'p:%' then a end as phone,
   case when a like 'a:%' then a end as anonymous_id,
   timestamp '2026-01-01' + to_seconds(cast(hash(a, b) % 31536000 as bigint)) as ts
@@ -85,7 +85,7 @@ from bench.edges`);
     // incremental: 1,000 new records, half of them linking two existing persons
     await wh.execute(`insert into ${records}
 select 'u:' || (hash(range) % ${persons}), null, null, 'a:new:' || range, timestamp '2027-01-01' from range(1000)
-union all select 'u:' || (hash(range + 1) % ${persons}), 'e:' || (hash(range + 2) % ${persons}) || ':0', null, null, timestamp '2027-01-01' from range(500)`);
+union all select 'u:' || (hash(range + 1) % ${persons}), (hash(range + 2) % ${persons}) || '.0@bench.example', null, null, timestamp '2027-01-01' from range(500)`);
     t0 = performance.now();
     const inc = await new IdentityResolver(wh, plan).run();
     const incSeconds = (performance.now() - t0) / 1000;

@@ -191,14 +191,14 @@ union select node from ${this.qr(touched)}`,
         lap('nodes');
 
         // 4. limits
-        const clusters = stage('clusters');
+        const split = stage('split'); // (node, cluster) of the nodes in components split by limits
         const blockedRun = stage('blocked');
-        await this.applyLimits(subEdges, nodes, clusters, blockedRun, runId);
+        await this.applyLimits(subEdges, nodes, split, blockedRun, runId);
         lap('limits');
 
         // 5. stable ids and merges (the merge log is written here)
         const assigned = stage('assigned');
-        merges = await this.assignIds(nodes, clusters, oldComponents, subEdges, assigned, runId, now, stage);
+        merges = await this.assignIds(nodes, split, oldComponents, subEdges, assigned, runId, now, stage);
         lap('ids');
 
         // write: graph, blocked links, then links
@@ -357,17 +357,15 @@ join ${this.qr(components)} c on c.node = n.node`;
 
   // ── 4. limits ────────────────────────────────────────────────────────────────
 
-  private async applyLimits(edges: Relation, nodes: Relation, clusters: Relation, blocked: Relation, runId: string): Promise<void> {
+  /** Fills `splitRel(node, cluster)` for the nodes of components over a limit, and `blocked` with the refused links. */
+  private async applyLimits(edges: Relation, nodes: Relation, splitRel: Relation, blocked: Relation, runId: string): Promise<void> {
     const { d, warehouse: wh } = this;
     const limits = new Map(this.plan.types.filter((t) => t.limit !== undefined).map((t) => [t.type, t.limit!]));
-    await this.create(clusters, `select node, component as cluster from ${this.qr(nodes)} where 1 = 0`);
+    await wh.execute(d.createTableFromColumns(splitRel, cols('node:string cluster:string')));
     await wh.execute(d.createTableFromColumns(blocked, TABLE_COLUMNS.blocked));
-    if (limits.size === 0) {
-      await wh.execute(`insert into ${this.qr(clusters)} select node, component from ${this.qr(nodes)}`);
-      return;
-    }
+    if (limits.size === 0) return;
     const limitOf = `case ${[...limits].map(([t, n]) => `when id_type = ${d.literal(t)} then ${n}`).join(' ')} end`;
-    const violating = wh.scratchRelation(`${clusters.name}_over`, clusters);
+    const violating = wh.scratchRelation(`${splitRel.name}_over`, splitRel);
     const split = new Map<string, string>();
     const blockedRows: unknown[][] = [];
     try {
@@ -401,16 +399,7 @@ order by n.component, case when e.first_seen is null then 1 else 0 end, e.first_
     } finally {
       await wh.execute(d.drop(violating, 'table'));
     }
-    const splitRel = wh.scratchRelation(`${clusters.name}_split`, clusters);
-    try {
-      await wh.execute(d.createTableFromColumns(splitRel, cols('node:string cluster:string')));
-      if (split.size) await wh.append(splitRel, ['node', 'cluster'], [...split].map(([n, c]) => [n, c]));
-      await wh.execute(
-        `insert into ${this.qr(clusters)} select n.node, coalesce(s.cluster, n.component) from ${this.qr(nodes)} n left join ${this.qr(splitRel)} s on s.node = n.node`,
-      );
-    } finally {
-      await wh.execute(d.drop(splitRel, 'table'));
-    }
+    if (split.size) await wh.append(splitRel, ['node', 'cluster'], [...split].map(([n, c]) => [n, c]));
     if (blockedRows.length) await wh.append(blocked, TABLE_COLUMNS.blocked.map((c) => c.name), blockedRows);
   }
 
@@ -424,7 +413,7 @@ order by n.component, case when e.first_seen is null then 1 else 0 end, e.first_
    */
   private async assignIds(
     nodes: Relation,
-    clusters: Relation,
+    split: Relation,
     oldComponents: Relation,
     edges: Relation,
     out: Relation,
@@ -439,6 +428,16 @@ order by n.component, case when e.first_seen is null then 1 else 0 end, e.first_
       `select ${d.concat(['g.id_type', "':'", 'g.id_value'])} as node, g.profile_id, min(g.first_seen) over (partition by g.profile_id) as profile_first_seen
 from ${this.q('graph')} g join ${this.qr(oldComponents)} c on c.component = g.component`,
     );
+    const clusterOf = `coalesce(s.cluster, n.component)`;
+    const withSplit = `${this.qr(nodes)} n left join ${this.qr(split)} s on s.node = n.node`;
+    const newId = (cluster: string) => d.md5(d.concat(["'profile:'", cluster]));
+    if ((await this.count(old)) === 0) {
+      // nothing known yet (a first run, or only new people): every cluster is a new profile
+      await this.create(out, `select ${newId(clusterOf)} as profile_id, n.id_type, n.id_value, n.source, n.first_seen, n.last_seen, n.component, n.node from ${withSplit}`);
+      return 0;
+    }
+    const clusters = stage('clusters');
+    await this.create(clusters, `select n.node, ${clusterOf} as cluster from ${withSplit}`);
     const cand = stage('cand');
     await this.create(
       cand,
@@ -459,7 +458,7 @@ from ${this.qr(clusters)} c join ${this.qr(old)} o on o.node = c.node group by c
     const ids = stage('ids');
     await this.create(
       ids,
-      `select c.cluster, coalesce(k.profile_id, ${d.md5(d.concat(["'profile:'", 'c.cluster']))}) as profile_id
+      `select c.cluster, coalesce(k.profile_id, ${newId('c.cluster')}) as profile_id
 from (select distinct cluster from ${this.qr(clusters)}) c left join ${this.qr(claim)} k on k.cluster = c.cluster`,
     );
     await this.create(
