@@ -45,8 +45,13 @@ import { queryValue, type Relation, type Warehouse } from '../warehouse/warehous
 export interface ConnectedComponentsOptions {
   /** a table with string columns `a` and `b` */
   edges: Relation;
-  /** replaced with columns `node`, `component` */
+  /** replaced with columns `node`, `component` (or, with `nodes`, every column of `nodes` and `component`) */
   output: Relation;
+  /**
+   * optional: a table with one row per node (column `node`, unique, covering every node of `edges`)
+   * and any other columns, which the output then carries; saves collecting the nodes from the edges
+   */
+  nodes?: Relation;
   /** hook rounds allowed before giving up (default 64; a chain of 2^62 nodes needs 63) */
   maxRounds?: number;
 }
@@ -111,7 +116,9 @@ from ${q(current)} x left join ${q(current)} y on y.${v} = x.${p}`,
 
     await create(
       nodes,
-      `select ${node}, row_number() over (order by ${node}) as ${id}
+      options.nodes
+        ? `select ${node}, row_number() over (order by ${node}) as ${id} from ${q(options.nodes)}`
+        : `select ${node}, row_number() over (order by ${node}) as ${id}
 from (select ${a} as ${node} from ${e} where ${a} is not null union select ${b} from ${e} where ${b} is not null) n`,
     );
     await create(
@@ -146,10 +153,11 @@ where s.${a} <> s.${b}`,
     }
 
     const resolved = rounds > 0 ? await shortcut(history, jumps) : history;
+    const roots = `select n.${node} as ${node}, coalesce(r.${node}, n.${node}) as ${component}
+from ${q(nodes)} n left join ${q(resolved)} h on h.${v} = n.${id} left join ${q(nodes)} r on r.${id} = h.${p}`;
     await warehouse.replaceTable(
       options.output,
-      `select n.${node} as ${node}, coalesce(r.${node}, n.${node}) as ${component}
-from ${q(nodes)} n left join ${q(resolved)} h on h.${v} = n.${id} left join ${q(nodes)} r on r.${id} = h.${p}`,
+      options.nodes ? `select x.*, c.${component} from ${q(options.nodes)} x join (${roots}) c on c.${node} = x.${node}` : roots,
     );
     const nodeCount = await count(`select count(*) from ${q(nodes)}`);
     const nonRoots = await count(`select count(*) from ${q(resolved)}`);

@@ -179,16 +179,15 @@ union select node from ${this.qr(touched)}`,
           subEdges = stage('subedges');
           await this.create(subEdges, `select e.* from ${this.qr(allEdges)} e join ${this.qr(affected)} n on n.node = e.a`);
         }
-        const components = stage('comp');
-        const cc = await connectedComponents(wh, { edges: subEdges, output: components });
+        // node facts (type, value, first source, first/last seen), then their components
+        const facts = stage('facts');
+        await this.create(facts, this.nodesSql(subEdges));
+        lap('nodes');
+        const nodes = stage('nodes');
+        const cc = await connectedComponents(wh, { edges: subEdges, nodes: facts, output: nodes });
         rounds = cc.rounds;
         recomputed = cc.nodes;
         lap('components');
-
-        // node facts: type, value, first source, first/last seen, component
-        const nodes = stage('nodes');
-        await this.create(nodes, this.nodesSql(subEdges, components));
-        lap('nodes');
 
         // 4. limits
         const split = stage('split'); // (node, cluster) of the nodes in components split by limits
@@ -339,10 +338,10 @@ group by a, b`;
 
   // ── 3. nodes ─────────────────────────────────────────────────────────────────
 
-  private nodesSql(edges: Relation, components: Relation): string {
+  private nodesSql(edges: Relation): string {
     const { d } = this;
     const e = this.qr(edges);
-    return `select n.node, n.id_type, substr(n.node, ${d.cast('length(n.id_type) + 2', 'integer')}) as id_value, n.source, n.first_seen, n.last_seen, c.component
+    return `select n.node, n.id_type, substr(n.node, ${d.cast('length(n.id_type) + 2', 'integer')}) as id_value, n.source, n.first_seen, n.last_seen
 from (
   select node, min(id_type) as id_type, min(first_seen) as first_seen, max(last_seen) as last_seen, ${d.firstBy('source', [`coalesce(first_seen, ${FAR_FUTURE(d)})`, 'source'])} as source
   from (
@@ -351,8 +350,7 @@ from (
     select b, b_type, first_seen, last_seen, source from ${e} where b <> a
   ) ends
   group by node
-) n
-join ${this.qr(components)} c on c.node = n.node`;
+) n`;
   }
 
   // ── 4. limits ────────────────────────────────────────────────────────────────
@@ -366,6 +364,7 @@ join ${this.qr(components)} c on c.node = n.node`;
     if (limits.size === 0) return;
     const limitOf = `case ${[...limits].map(([t, n]) => `when id_type = ${d.literal(t)} then ${n}`).join(' ')} end`;
     const violating = wh.scratchRelation(`${splitRel.name}_over`, splitRel);
+    const violatingNodes = wh.scratchRelation(`${splitRel.name}_over_nodes`, splitRel);
     const split = new Map<string, string>();
     const blockedRows: unknown[][] = [];
     try {
@@ -380,9 +379,11 @@ join ${this.qr(components)} c on c.node = n.node`;
           blockedRows.push([runId, current.component, b.aType, valueOf(b.a, b.aType), b.bType, valueOf(b.b, b.bType), b.type, b.limit, current.firstSeen.get(`${b.a}\u0000${b.b}`) ?? null]);
         }
       };
+      // the offending nodes first (few), so the join with the links builds its hash table on them
+      await this.create(violatingNodes, `select n.node, n.component from ${this.qr(nodes)} n join ${this.qr(violating)} v on v.component = n.component`);
       const rows = wh.query(
         `select n.component, e.a, e.b, e.a_type, e.b_type, e.first_seen
-from ${this.qr(edges)} e join ${this.qr(nodes)} n on n.node = e.a join ${this.qr(violating)} v on v.component = n.component
+from ${this.qr(edges)} e join ${this.qr(violatingNodes)} n on n.node = e.a
 order by n.component, case when e.first_seen is null then 1 else 0 end, e.first_seen, e.a, e.b`,
       );
       for await (const r of rows) {
@@ -398,6 +399,7 @@ order by n.component, case when e.first_seen is null then 1 else 0 end, e.first_
       replay();
     } finally {
       await wh.execute(d.drop(violating, 'table'));
+      await wh.execute(d.drop(violatingNodes, 'table'));
     }
     if (split.size) await wh.append(splitRel, ['node', 'cluster'], [...split].map(([n, c]) => [n, c]));
     if (blockedRows.length) await wh.append(blocked, TABLE_COLUMNS.blocked.map((c) => c.name), blockedRows);
