@@ -8,6 +8,7 @@ import { SeedsModule } from './seeds/seeds.module';
 import { SourcesModule } from './sources/sources.module';
 import { IngestModule } from './ingest/ingest.module';
 import { LoadsModule } from './loads/loads.module';
+import { ProfilesModule } from './profiles/profiles.module';
 import { WorkspaceModule } from './workspace/workspace.module';
 
 @Module({})
@@ -25,6 +26,7 @@ export class AppModule {
         SourcesModule,
         IngestModule,
         LoadsModule,
+        ProfilesModule,
       ],
     };
   }

@@ -17,6 +17,8 @@ import { loadProject } from '../models/project';
 import { dialectFor } from '../warehouse/dialects';
 import { modelSchema } from '../warehouse/warehouse.factory';
 import { FILE_FORMATS, LOAD_MODES, loadOptionsSchema, type LoadOptions, type LoadResponse } from '../loads/loads.schemas';
+import { DEFAULT_EVENTS, MAX_EVENTS, profileQuerySchema, type Profile } from '../profiles/profiles.schemas';
+import type { ProfileRef } from '../profiles/profile-ref';
 
 type JobCommand = 'run' | 'test' | 'seed' | 'build' | 'compile';
 
@@ -119,6 +121,35 @@ program
   });
 
 program
+  .command('profile <lookup>')
+  .description('show a profile: traits, identities, segments and latest events, by type:value (email:jane@example.com, user_id:42) or by profile id')
+  .option('--events <n>', `how many of the latest events to show (0 to ${MAX_EVENTS})`, String(DEFAULT_EVENTS))
+  .option('--json', 'print the JSON the API answers (GET /api/profiles/...)')
+  .action(async (lookup: string, opts: { events: string; json?: boolean }) => {
+    const config = loadConfig({ projectDir: program.opts<{ projectDir?: string }>().projectDir });
+    const query = profileQuerySchema.safeParse({ events: opts.events });
+    if (!query.success) throw new Error(query.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+    const { ProfileRefs } = await import('../profiles/profile-ref');
+    const ref = new ProfileRefs(config).parse(lookup);
+    const service = await findRunningService(config);
+    let json: string;
+    if (service) {
+      json = await remoteProfile(service, ref, query.data.events);
+    } else {
+      const { readProfile } = await import('../profiles/profiles.service');
+      const ws = await Workspace.open(config);
+      try {
+        json = (await readProfile(ws, ref, query.data.events)).toString();
+      } finally {
+        await ws.close();
+      }
+    }
+    const profile = JSON.parse(json) as Profile;
+    const { profileText } = await import('../profiles/profile-text');
+    process.stdout.write(`${opts.json ? JSON.stringify(profile, null, 2) : profileText(profile)}\n`);
+  });
+
+program
   .command('token')
   .description('create a new admin API token and print it once (for the REST API)')
   .option('--name <name>', 'a label for the token', 'cli')
@@ -192,6 +223,26 @@ async function remoteLoad(service: RunningService, path: string, options: LoadOp
   const body = (await response.json()) as LoadResponse & { message?: string };
   if (!response.ok) throw new Error(body.message ?? `the service answered ${response.status}`);
   return body;
+}
+
+/**
+ * `cdp profile` while the service runs: it answers from its index (the same JSON as without it).
+ * A service that has just started answers 503 with Retry-After while its index loads: wait for it.
+ */
+async function remoteProfile(service: RunningService, ref: ProfileRef, events: number): Promise<string> {
+  const path = 'profileId' in ref ? [ref.profileId] : [ref.type, ref.value];
+  const url = new URL(`/api/profiles/${path.map(encodeURIComponent).join('/')}?events=${events}`, service.url);
+  for (const until = Date.now() + 60_000; ; ) {
+    const response = await fetch(url, { headers: { authorization: `Bearer ${service.token}` } });
+    const body = await response.text();
+    if (response.ok) return body;
+    const retryAfter = Number(response.headers.get('retry-after'));
+    if (response.status === 503 && retryAfter > 0 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, retryAfter * 1000));
+      continue;
+    }
+    throw new Error((JSON.parse(body) as { message?: string }).message ?? `the service answered ${response.status}`);
+  }
 }
 
 export function main(argv = process.argv): void {

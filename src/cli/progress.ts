@@ -11,7 +11,7 @@ export function printJobEvent(event: JobEvent, out: NodeJS.WriteStream = process
     return;
   }
   const prefix = `${String(event.index).padStart(String(event.total).length)} of ${event.total}`;
-  const label = `${event.what} ${event.node}`;
+  const label = event.what === event.node ? event.node : `${event.what} ${event.node}`;
   if (event.type === 'start') {
     if (!out.isTTY) return; // pipes and CI logs get one line per node, when it ends
     out.write(`${prefix} START ${dots(label, 58)}[RUN]`);
@@ -21,8 +21,10 @@ export function printJobEvent(event: JobEvent, out: NodeJS.WriteStream = process
   const detail =
     event.status === 'skipped'
       ? 'SKIP'
-      : event.rows !== undefined && event.rows !== null
-        ? `${count(event.rows)} rows in ${seconds(event.durationMs)}`
+      : event.summary
+        ? `${event.summary} in ${seconds(event.durationMs)}`
+        : event.rows !== undefined && event.rows !== null
+          ? `${count(event.rows)} rows in ${seconds(event.durationMs)}`
         : event.failures
           ? `${count(event.failures)} failing rows in ${seconds(event.durationMs)}`
           : `in ${seconds(event.durationMs)}`;

@@ -1,7 +1,7 @@
 /** Progress of a job, for the CLI's lines and the API's answer. */
 export type JobEvent =
   | { type: 'start'; index: number; total: number; node: string; what: string }
-  | { type: 'done'; index: number; total: number; node: string; what: string; status: 'success' | 'error' | 'skipped' | 'pass' | 'fail'; durationMs: number; rows?: number | null; failures?: number | null; message?: string }
+  | { type: 'done'; index: number; total: number; node: string; what: string; status: 'success' | 'error' | 'skipped' | 'pass' | 'fail'; durationMs: number; rows?: number | null; failures?: number | null; message?: string; summary?: string }
   | { type: 'progress'; node: string; rows: number };
 
 export type JobListener = (event: JobEvent) => void;
@@ -15,6 +15,8 @@ export interface NodeResult {
   durationMs: number;
   rows?: number | null;
   failures?: number | null;
+  /** what the node did, in words (identity: profiles, identifiers, merges, blocked links) */
+  summary?: string;
   error?: string;
   compiledPath?: string;
 }

@@ -2,7 +2,7 @@ import type { Workspace } from '../workspace/workspace';
 import { errorMessage } from '../errors/cdp-error';
 import { queryValue, type Relation } from '../warehouse/warehouse';
 import { loadSeed } from '../seeds/seed-loader';
-import { IdentityResolver } from '../identity/identity-resolver';
+import { IdentityResolver, type IdentityRunResult } from '../identity/identity-resolver';
 import { compileModel, compileSelection, compileTest, displayPath, type CompiledModel } from './compiler';
 import { ModelGraph } from './dag';
 import type { JobListener, JobResult, NodeResult } from './job-events';
@@ -111,16 +111,19 @@ export class ModelEngine {
             schemas.add(key);
           }
           let rows: number | null;
+          let summary: string | undefined;
           if (node.kind === 'seed') {
             rows = await loadSeed(this.ws.warehouse, project, node, (n) => options.onEvent?.({ type: 'progress', node: node.name, rows: n }));
           } else if (node.kind === 'identity') {
-            rows = (await new IdentityResolver(this.ws.warehouse, node.plan).run({ full: options.fullRefresh })).profiles;
+            const run = await new IdentityResolver(this.ws.warehouse, node.plan).run({ full: options.fullRefresh });
+            rows = run.profiles;
+            summary = identitySummary(run);
           } else {
             const compiled = compileModel(project, node, this.ws.warehouse.dialect, await this.isIncremental(node, options.fullRefresh), options.vars);
             compiledPath = compiled.compiledPath;
             rows = await this.materialize(compiled);
           }
-          result = { node: node.name, kind: node.kind, what, status: 'success', durationMs: performance.now() - t0, rows, compiledPath };
+          result = { node: node.name, kind: node.kind, what, status: 'success', durationMs: performance.now() - t0, rows, compiledPath, summary };
         } catch (e) {
           failed.add(node.name);
           const where = compiledPath ? ` (compiled SQL: ${displayPath(project, compiledPath)})` : node.kind === 'model' ? ` (${node.path})` : '';
@@ -139,7 +142,7 @@ export class ModelEngine {
         compiledPath: result.compiledPath,
       });
       results.push(result);
-      options.onEvent?.({ type: 'done', index, total, node: node.name, what, status: result.status, durationMs: result.durationMs, rows: result.rows, message: result.error });
+      options.onEvent?.({ type: 'done', index, total, node: node.name, what, status: result.status, durationMs: result.durationMs, rows: result.rows, message: result.error, summary: result.summary });
     }
   }
 
@@ -233,6 +236,17 @@ export class ModelEngine {
   testRunsOf(name: string, limit?: number) {
     return this.history.testRunsOf(name, limit);
   }
+}
+
+function identitySummary(run: IdentityRunResult): string {
+  const n = (x: number, one: string, many = `${one}s`) => `${x.toLocaleString('en-US')} ${x === 1 ? one : many}`;
+  return [
+    n(run.profiles, 'profile'),
+    n(run.identifiers, 'identifier'),
+    run.mode === 'full' ? 'full' : `${n(run.newLinks, 'new link')}`,
+    ...(run.merges ? [n(run.merges, 'merge')] : []),
+    ...(run.blocked ? [n(run.blocked, 'blocked link')] : []),
+  ].join(', ');
 }
 
 export function uniqueKeys(model: ModelNode): string[] {

@@ -80,6 +80,7 @@ export const jobResultSchema = z.object({
       durationMs: z.number(),
       rows: z.number().nullable().optional(),
       failures: z.number().nullable().optional(),
+      summary: z.string().optional().describe('identity: profiles, identifiers, new links or full, merges, blocked links'),
       error: z.string().optional(),
       compiledPath: z.string().optional(),
     }),

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Row } from '../warehouse/warehouse';
+import { ByteArena } from './byte-arena';
 import { eventJson, headWriter, identityJson, segmentJson, type ProfileDocument } from './profile-document';
 import type { ProfilesRepository } from './profiles.repository';
 
@@ -8,10 +9,10 @@ export interface ProfileIndexOptions {
   /** the latest events kept per profile */
   eventsPerProfile: number;
   /**
-   * the most characters of event JSON the whole index keeps (about as many bytes); once reached,
-   * the remaining profiles keep no events and their answers query the warehouse
+   * the most bytes of event JSON the whole index keeps; once reached, the remaining profiles keep
+   * no events and their answers query the warehouse
    */
-  eventBudgetChars?: number;
+  eventBudgetBytes?: number;
   /** load this profile only (the CLI); default: every profile */
   profileId?: string;
   /** stops a load (the service is closing) */
@@ -21,9 +22,11 @@ export interface ProfileIndexOptions {
 export interface ProfileIndexStats {
   profiles: number;
   identifiers: number;
-  /** events kept, and their JSON size in characters */
+  /** events kept, and their JSON size */
   events: number;
-  eventChars: number;
+  eventBytes: number;
+  /** bytes of JSON in all (outside the V8 heap) */
+  bytes: number;
   /** profiles whose events did not fit in the budget (answered from the warehouse) */
   profilesWithoutEvents: number;
   loadMs: number;
@@ -58,42 +61,41 @@ export class ProfileIndex {
     const byIdentifier = new Map<string, Map<string, string>>();
     const identities = new Map<string, string[]>();
     let identifiers = 0;
-    await eachRow(repo.identities(profileId), signal, (row) => {
-      const id = String(row.profile_id);
-      const type = String(row.id_type);
-      let values = byIdentifier.get(type);
-      if (!values) byIdentifier.set(type, (values = new Map()));
-      values.set(String(row.id_value), id);
-      push(identities, id, identityJson(row));
-      identifiers++;
-    });
-
     const segments = new Map<string, string[]>();
-    await eachRow(repo.segments(profileId), signal, (row) => push(segments, String(row.profile_id), segmentJson(row)));
-
-    const events = await loadEvents(repo, options);
+    // three queries at once: the warehouse computes one (events: a join and window functions) while Node reads another
+    const arena = new ByteArena();
+    const [, , events] = await Promise.all([
+      eachRow(repo.identities(profileId), signal, (row) => {
+        const id = String(row.profile_id);
+        const type = String(row.id_type);
+        let values = byIdentifier.get(type);
+        if (!values) byIdentifier.set(type, (values = new Map()));
+        values.set(String(row.id_value), id);
+        push(identities, id, identityJson(row));
+        identifiers++;
+      }),
+      eachRow(repo.segments(profileId), signal, (row) => push(segments, String(row.profile_id), segmentJson(row))),
+      loadEvents(repo, arena, options),
+    ]);
 
     const head = headWriter(traits);
     const byId = new Map<string, ProfileDocument>();
-    const stats = { profiles: 0, identifiers, events: 0, eventChars: 0, profilesWithoutEvents: 0, loadMs: 0 };
+    const stats = { profiles: 0, identifiers, events: 0, eventBytes: arena.bytes, profilesWithoutEvents: 0, bytes: 0, loadMs: 0 };
     await eachRow(repo.profileRows(profileId), signal, (row) => {
       const id = String(row.profile_id);
-      const read = events.complete || events.byProfile.has(id) ? (events.byProfile.get(id) ?? []) : undefined;
-      const kept = read?.slice(0, options.eventsPerProfile);
-      if (kept) {
-        stats.events += kept.length;
-        for (const e of kept) stats.eventChars += e.length;
-      } else {
-        stats.profilesWithoutEvents++;
-      }
+      const kept = events.byProfile.get(id) ?? (events.complete ? NO_EVENTS : undefined);
+      if (kept) stats.events += kept.eventEnds.length;
+      else stats.profilesWithoutEvents++;
       byId.set(id, {
         profileId: id,
-        head: head(row, identities.get(id) ?? [], segments.get(id) ?? []),
-        events: kept,
-        allEvents: !!read && read.length <= options.eventsPerProfile,
+        head: arena.write([head(row, identities.get(id) ?? [], segments.get(id) ?? [])]).view,
+        events: kept?.events,
+        eventEnds: kept?.eventEnds ?? NO_EVENTS.eventEnds,
+        allEvents: kept?.allEvents ?? false,
       });
     });
     stats.profiles = byId.size;
+    stats.bytes = arena.bytes;
     stats.loadMs = Math.round(performance.now() - started);
     return new ProfileIndex(byIdentifier, byId, stats);
   }
@@ -108,28 +110,46 @@ export class ProfileIndex {
   }
 }
 
+type KeptEvents = Pick<ProfileDocument, 'events' | 'eventEnds' | 'allEvents'>;
+const NO_EVENTS: KeptEvents = { events: Buffer.alloc(0), eventEnds: [], allEvents: true };
+
 /**
- * The latest events of each profile, within the budget. One more than asked is read per profile,
- * so a profile with at most `eventsPerProfile` events is known to be complete. Rows come ordered by
- * profile; when the budget runs out the query stops, and the profile it was reading is dropped
- * (a partial list would pass for a complete one).
+ * The latest events of each profile, written to the arena as they stream, within the budget. One
+ * more than kept is read per profile, so a profile with at most `eventsPerProfile` events is known
+ * to be complete. Rows come grouped by profile, the most recently active first; when the budget
+ * runs out the query stops (the profiles kept are the most recently active), and the profile it
+ * was reading keeps none (a partial list would pass for a complete one).
  */
-async function loadEvents(repo: ProfilesRepository, options: ProfileIndexOptions) {
-  const byProfile = new Map<string, string[]>();
-  const budget = options.eventBudgetChars ?? Infinity;
-  let chars = 0;
+async function loadEvents(repo: ProfilesRepository, arena: ByteArena, options: ProfileIndexOptions) {
+  const byProfile = new Map<string, KeptEvents>();
+  const budget = options.eventBudgetBytes ?? Infinity;
+  const perProfile = options.eventsPerProfile;
+  let current: string | undefined;
+  let group: string[] = [];
+  let bytes = 0;
   let complete = true;
-  await eachRow(repo.latestEvents(options.eventsPerProfile + 1, options.profileId), options.signal, (row) => {
+  const flush = () => {
+    if (current === undefined) return;
+    const { view, ends } = arena.write(group.slice(0, perProfile), ',');
+    byProfile.set(current, { events: view, eventEnds: ends, allEvents: group.length <= perProfile });
+  };
+  await eachRow(repo.latestEvents(perProfile + 1, options.profileId), options.signal, (row) => {
     const id = String(row.profile_id);
+    if (id !== current) {
+      flush();
+      current = id;
+      group = [];
+    }
     const text = eventJson(row);
-    chars += text.length;
-    if (chars > budget) {
+    if (group.length < perProfile) bytes += Buffer.byteLength(text) + 1;
+    if (bytes > budget) {
       complete = false;
-      byProfile.delete(id);
+      current = undefined;
       return false;
     }
-    push(byProfile, id, text);
+    group.push(text);
   });
+  flush();
   return { byProfile, complete };
 }
 

@@ -66,7 +66,8 @@ export class ProfilesRepository {
    * (1 = newest), message_id, type, event, name, timestamp, properties, context. An event belongs to
    * a profile when its user_id is one of the profile's user_id identifiers or its anonymous_id one of
    * its anonymous_id identifiers (trimmed, as resolution normalizes them); raw_events is at least
-   * once, so each message_id counts once (its first received copy).
+   * once, so each message_id counts once (its first received copy). Profiles come most recently
+   * active first (then by id), so a reader that stops early keeps the ones most likely looked up.
    */
   latestEvents(perProfile: number, profileId?: string): AsyncIterable<Row> {
     const q = (name: string) => this.warehouse.dialect.quoteIdentifier(name);
@@ -85,10 +86,13 @@ copies as (
   select matched.*, row_number() over (partition by profile_id, message_id order by received_at) as copy_number from matched
 ),
 ranked as (
-  select copies.*, row_number() over (partition by profile_id order by ${q('timestamp')} desc, message_id desc) as position from copies where copy_number = 1
+  select copies.*,
+         row_number() over (partition by profile_id order by ${q('timestamp')} desc, message_id desc) as position,
+         max(${q('timestamp')}) over (partition by profile_id) as latest
+  from copies where copy_number = 1
 )
 select profile_id, position, message_id, type, event, name, ${q('timestamp')}, properties, context from ranked where position <= ?
-order by profile_id, position`;
+order by latest desc, profile_id, position`;
     const params: BindValue[] = profileId === undefined ? [perProfile] : [profileId, perProfile];
     return this.warehouse.query(sql, params);
   }
