@@ -118,6 +118,7 @@ export class ModelEngine {
             const run = await new IdentityResolver(this.ws.warehouse, node.plan).run({ full: options.fullRefresh });
             rows = run.profiles;
             summary = identitySummary(run);
+            this.ws.notifyProfilesChanged();
           } else {
             const compiled = compileModel(project, node, this.ws.warehouse.dialect, await this.isIncremental(node, options.fullRefresh), options.vars);
             compiledPath = compiled.compiledPath;
