@@ -5,12 +5,13 @@
  * Usage: tsx bench/ingest.bench.ts [seconds per run=10] [repeats=3]
  * Needs `npm run build` (the service runs as `node bin/cdp.js serve`, as users run it).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbWarehouse } from '../src/warehouse/duckdb/duckdb.warehouse';
 import { queryValue } from '../src/warehouse/warehouse';
+import { median, requireWrk, runWrk, stopChild, waitFor } from './support/wrk';
 
 const ROOT = join(__dirname, '..');
 const SECONDS = Number(process.argv[2] ?? 10);
@@ -25,29 +26,6 @@ interface Server {
   stop: () => Promise<void>;
   cleanup: () => void;
 }
-
-function waitFor(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = pattern.exec(out);
-      if (m) {
-        child.stdout!.off('data', onData);
-        resolve(m);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
-
-const stopChild = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 
 async function startOurs(): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'cdp-bench-ingest-'));
@@ -92,21 +70,15 @@ interface Run {
   errors: number;
 }
 
-const ms = (v: string, unit: string) => Number(v) * (unit === 's' ? 1000 : unit === 'us' ? 0.001 : 1);
-
-/** wrk (C, one thread) drives the load: it leaves the most CPU to the server on a 2-core machine. */
 function load(server: Server, path: string, events: number, connections: number, runId: string): Run {
-  const out = execFileSync(
-    'wrk',
-    ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', '-s', join(__dirname, 'ingest', 'track.lua'), server.url + path],
-    { encoding: 'utf8', env: { ...process.env, AUTH: server.auth ?? '', BATCH: String(events), RUN_ID: runId } },
-  );
-  const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
-  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors: .*?timeout (\d+)/.exec(out)?.[1] ?? 0);
-  const [, p50v, p50u] = /50%\s+([\d.]+)(us|ms|s)/.exec(out) ?? [];
-  const [, p99v, p99u] = /99%\s+([\d.]+)(us|ms|s)/.exec(out) ?? [];
-  const ok = total - errors;
-  return { requestsPerSec: ok / SECONDS, eventsPerSec: (ok * events) / SECONDS, p50: ms(p50v, p50u), p99: ms(p99v, p99u), ok, errors };
+  const { requests, errors, p50, p99 } = runWrk(server.url + path, {
+    connections,
+    seconds: SECONDS,
+    script: join(__dirname, 'ingest', 'track.lua'),
+    env: { AUTH: server.auth ?? '', BATCH: String(events), RUN_ID: runId },
+  });
+  const ok = requests - errors;
+  return { requestsPerSec: ok / SECONDS, eventsPerSec: (ok * events) / SECONDS, p50, p99, ok, errors };
 }
 
 /** Every acknowledged event must be in the table: counted after a graceful stop. */
@@ -119,15 +91,9 @@ async function committedRows(server: Server): Promise<number> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 async function main() {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
-  try {
-    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('the load generator is wrk: apt-get install wrk');
-  }
+  requireWrk();
   const scenarios = [
     { name: 'single event, POST /v1/track', path: '/v1/track', events: 1, connections: 96 },
     { name: '20-event batch, POST /v1/batch', path: '/v1/batch', events: 20, connections: 32 },

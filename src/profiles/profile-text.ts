@@ -8,21 +8,22 @@ export function profileText(p: Profile): string {
     '',
     ...section('traits', Object.entries(p.traits).map(([name, value]) => [name, text(value)])),
     ...section(
-      `identities (${p.identities.length})`,
+      'identities',
       p.identities.map((i) => [i.type, i.value, i.source ?? '', `${time(i.firstSeen)} .. ${time(i.lastSeen)}`]),
     ),
-    ...section(`segments (${p.segments.length})`, p.segments.map((s) => [s.segment, `since ${time(s.enteredAt)}`])),
+    ...section('segments', p.segments.map((s) => [s.segment, `since ${time(s.enteredAt)}`])),
     ...section(
-      `events (latest ${p.events.length})`,
+      'latest events',
       p.events.map((e) => [time(e.timestamp), e.type, e.event ?? e.name ?? '', e.properties ? clip(JSON.stringify(e.properties)) : '']),
     ),
   ];
   return lines.join('\n').trimEnd();
 }
 
-/** A heading and its rows as aligned columns; `none` when there are no rows. */
-function section(heading: string, rows: string[][]): string[] {
-  if (!rows.length) return [`${heading}: none`, ''];
+/** A heading with the count and the rows as aligned columns; `none` when there are no rows. */
+function section(name: string, rows: string[][]): string[] {
+  if (!rows.length) return [`${name}: none`, ''];
+  const heading = name === 'traits' ? name : `${name} (${rows.length})`;
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return [heading, ...rows.map((r) => `  ${r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')}`.trimEnd()), ''];
 }
@@ -35,7 +36,7 @@ const time = (iso: string | null): string => (iso === null ? '-' : iso.replace(I
 function text(value: unknown): string {
   if (value === null || value === undefined) return '-';
   if (typeof value === 'string') return ISO.test(value) ? time(value) : value;
-  return typeof value === 'object' ? clip(JSON.stringify(value)) : String(value);
+  return clip(JSON.stringify(value)); // numbers, booleans, objects (the answer is parsed JSON)
 }
 
 /** Long JSON cut for the terminal (--json prints all of it). */
