@@ -119,7 +119,7 @@ from ${q(current)} x left join ${q(current)} y on y.${v} = x.${p}`,
       options.nodes
         ? `select ${node}, row_number() over (order by ${node}) as ${id} from ${q(options.nodes)}`
         : `select ${node}, row_number() over (order by ${node}) as ${id}
-from (select ${a} as ${node} from ${e} where ${a} is not null union select ${b} from ${e} where ${b} is not null) n`,
+from (select ${a} as ${node} from ${e} where ${a} is not null ${d.unionDistinct} select ${b} from ${e} where ${b} is not null) n`,
     );
     await create(
       edges[0],

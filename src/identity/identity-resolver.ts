@@ -168,13 +168,13 @@ where o.${a} is null or n.${fs} < o.${fs} or (o.${fs} is null and n.${fs} is not
         } else {
           const graphNode = d.concat(['g.id_type', "':'", 'g.id_value']);
           const touched = stage('touched');
-          await this.create(touched, `select a as node from ${this.qr(delta)} union select b from ${this.qr(delta)}`);
+          await this.create(touched, `select a as node from ${this.qr(delta)} ${d.unionDistinct} select b from ${this.qr(delta)}`);
           await this.create(oldComponents, `select distinct g.component from ${this.q('graph')} g join ${this.qr(touched)} t on t.node = ${graphNode}`);
           const affected = stage('affected'); // (node) whose component is recomputed
           await this.create(
             affected,
             `select ${graphNode} as node from ${this.q('graph')} g join ${this.qr(oldComponents)} c on c.component = g.component
-union select node from ${this.qr(touched)}`,
+${d.unionDistinct} select node from ${this.qr(touched)}`,
           );
           subEdges = stage('subedges');
           await this.create(subEdges, `select e.* from ${this.qr(allEdges)} e join ${this.qr(affected)} n on n.node = e.a`);

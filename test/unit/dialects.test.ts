@@ -24,6 +24,8 @@ type Method =
   | 'concat'
   | 'jsonValue'
   | 'boolOr'
+  | 'firstBy'
+  | 'regexpContains'
   | 'createSchema'
   | 'createView'
   | 'createTable'
@@ -635,6 +637,28 @@ const cases: Case[] = [
         ],
         countIndex: 0,
       },
+    },
+  },
+  {
+    id: 'firstBy',
+    description: 'the value of the row that sorts first (identity: the source an identifier was first seen in)',
+    input: { fn: 'firstBy', args: ['source', ['first_seen', 'source']] },
+    expected: {
+      duckdb: 'arg_min(source, row(first_seen, source))',
+      postgres: '(array_agg(source order by first_seen, source))[1]',
+      bigquery: 'array_agg(source ignore nulls order by first_seen, source limit 1)[safe_offset(0)]',
+      snowflake: 'get(array_agg(source) within group (order by first_seen, source), 0)',
+    },
+  },
+  {
+    id: 'regexpContains',
+    description: 'a case-insensitive, unanchored match (ignore rules); the pattern is a literal',
+    input: { fn: 'regexpContains', args: ['v', "^0+$|o'k"] },
+    expected: {
+      duckdb: "regexp_matches(v, '^0+$|o''k', 'i')",
+      postgres: "(v ~* '^0+$|o''k')",
+      bigquery: "regexp_contains(v, '(?i)^0+$|o\\'k')",
+      snowflake: "(regexp_instr(v, '^0+$|o''k', 1, 1, 0, 'i') > 0)",
     },
   },
   {

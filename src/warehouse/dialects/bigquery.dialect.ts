@@ -64,6 +64,8 @@ export class BigQueryDialect extends AnsiDialect {
     return `json_value(${expr}, ${this.stringLiteral(this.jsonPath(path))})`;
   }
 
+  override readonly unionDistinct = 'union distinct';
+
   override firstBy(value: string, order: string[]): string {
     return `array_agg(${value} ignore nulls order by ${order.join(', ')} limit 1)[safe_offset(0)]`;
   }

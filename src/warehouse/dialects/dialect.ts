@@ -126,6 +126,9 @@ export abstract class AnsiDialect {
     return `bool_or(${expr})`;
   }
 
+  /** The set union of two selects (BigQuery has no bare `union`). */
+  readonly unionDistinct: string = 'union';
+
   /** Aggregate: `value` of the row that sorts first by `order` (ascending, nulls last). */
   firstBy(value: string, order: string[]): string {
     return `arg_min(${value}, row(${order.join(', ')}))`;
