@@ -141,7 +141,6 @@ export class IdentityResolver {
       const watermark = await this.extractLinks(runLinks, since, stage);
       const links = await this.count(runLinks);
       let delta = runLinks;
-      let allEdges = runLinks;
       if (mode === 'incremental') {
         const [a, b, fs] = ['a', 'b', 'first_seen'].map((c) => d.quoteIdentifier(c));
         delta = stage('delta');
@@ -150,8 +149,6 @@ export class IdentityResolver {
           `select n.* from ${this.qr(runLinks)} n left join ${this.q('edges')} o on o.${a} = n.${a} and o.${b} = n.${b}
 where o.${a} is null or n.${fs} < o.${fs} or (o.${fs} is null and n.${fs} is not null)`,
         );
-        allEdges = stage('edges');
-        await this.create(allEdges, this.aggregateLinksSql(`select * from ${this.q('edges')} union all select * from ${this.qr(delta)}`));
       }
       const newLinks = mode === 'full' ? links : await this.count(delta);
       lap('extract');
@@ -162,7 +159,7 @@ where o.${a} is null or n.${fs} < o.${fs} or (o.${fs} is null and n.${fs} is not
       if (newLinks > 0) {
         // 3. components of what changed: everything (full), or the components the new links touch
         const oldComponents = stage('oldcomp'); // (component) replaced by this run
-        let subEdges = allEdges;
+        let subEdges = runLinks;
         if (mode === 'full') {
           await this.create(oldComponents, `select distinct component from ${this.q('graph')}`);
         } else {
@@ -176,8 +173,12 @@ where o.${a} is null or n.${fs} < o.${fs} or (o.${fs} is null and n.${fs} is not
             `select ${graphNode} as node from ${this.q('graph')} g join ${this.qr(oldComponents)} c on c.component = g.component
 ${d.unionDistinct} select node from ${this.qr(touched)}`,
           );
+          // the known links of the affected nodes and the new ones: every link among them
           subEdges = stage('subedges');
-          await this.create(subEdges, `select e.* from ${this.qr(allEdges)} e join ${this.qr(affected)} n on n.node = e.a`);
+          await this.create(
+            subEdges,
+            this.aggregateLinksSql(`select e.* from ${this.q('edges')} e join ${this.qr(affected)} n on n.node = e.a\nunion all\nselect * from ${this.qr(delta)}`),
+          );
         }
         // node facts (type, value, first source, first/last seen), then their components
         const facts = stage('facts');
@@ -207,7 +208,19 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
         else await wh.execute(`delete from ${this.q('blocked')} where component in (select component from ${this.qr(oldComponents)})`);
         await wh.execute(`insert into ${this.q('blocked')} select * from ${this.qr(blockedRun)}`);
       }
-      if (newLinks > 0 || mode === 'full') await wh.replaceTable(this.rel('edges'), `select * from ${this.qr(allEdges)}`);
+      if (mode === 'full') {
+        await wh.replaceTable(this.rel('edges'), `select * from ${this.qr(runLinks)}`);
+      } else if (links > 0) {
+        // only the links read in this run change (new ones, and first/last seen of known ones)
+        const [a, b] = ['a', 'b'].map((c) => d.quoteIdentifier(c));
+        await wh.merge(
+          this.rel('edges'),
+          this.aggregateLinksSql(
+            `select o.* from ${this.q('edges')} o join ${this.qr(runLinks)} n on n.${a} = o.${a} and n.${b} = o.${b}\nunion all\nselect * from ${this.qr(runLinks)}`,
+          ),
+          ['a', 'b'],
+        );
+      }
       lap('write');
 
       // 6. profiles

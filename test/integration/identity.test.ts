@@ -296,6 +296,13 @@ describe.each(targets)('identity resolution on $name', (target) => {
     const idle = await c.resolve();
     expect(idle).toMatchObject({ mode: 'incremental', newLinks: 0, recomputed: 0, merges: 0 });
     expect(await c.graph()).toEqual(after);
+
+    // a known link seen again: no component changes, but the link's last_seen moves on
+    await c.send([{ type: 'identify', at: '2026-03-09T10:00:00Z', received: '2026-03-09T10:00:00Z', anonymousId: 'laptop', userId: 'u1' }]);
+    expect(await c.resolve()).toMatchObject({ mode: 'incremental', newLinks: 0, recomputed: 0 });
+    const seen = await c.rows(`select first_seen, last_seen from ${c.t('identity_edges')} where a = 'anonymous_id:laptop' and b = 'user_id:u1'`);
+    expect(seen).toHaveLength(1);
+    expect([new Date(seen[0].first_seen as string | Date).toISOString().slice(0, 10), new Date(seen[0].last_seen as string | Date).toISOString().slice(0, 10)]).toEqual(['2026-03-01', '2026-03-09']);
   });
 
   test('incremental runs give what a full rebuild gives', async () => {
