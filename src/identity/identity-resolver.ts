@@ -210,6 +210,9 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
       }
       if (mode === 'full') {
         await wh.replaceTable(this.rel('edges'), `select * from ${this.qr(runLinks)}`);
+      } else if (links * 2 > (await this.count(this.rel('edges')))) {
+        // this run read most links again (models are read whole): rewriting beats merging
+        await wh.replaceTable(this.rel('edges'), this.aggregateLinksSql(`select * from ${this.q('edges')} union all select * from ${this.qr(runLinks)}`));
       } else if (links > 0) {
         // only the links read in this run change (new ones, and first/last seen of known ones)
         const [a, b] = ['a', 'b'].map((c) => d.quoteIdentifier(c));
