@@ -361,6 +361,36 @@ describe.each(targets)('identity resolution on $name', (target) => {
     ]);
   });
 
+  test('a run that dies half-way leaves nothing half-done: the next run reaches the same graph', async () => {
+    const c = await project();
+    await c.send([
+      { type: 'identify', at: '2026-03-01T10:00:00Z', received: '2026-03-01T10:00:00Z', anonymousId: 'a1', userId: 'u1' },
+      { type: 'identify', at: '2026-03-01T11:00:00Z', received: '2026-03-01T11:00:00Z', anonymousId: 'a2', traits: { email: 'x@corp.org' } },
+    ]);
+    await c.resolve();
+    await c.send([{ type: 'identify', at: '2026-03-02T10:00:00Z', received: '2026-03-02T10:00:00Z', anonymousId: 'a2', userId: 'u1' }]);
+    // the graph is written, then the process dies before the links and the run record are
+    const wh = c.ws.warehouse;
+    const realReplace = wh.replaceTable.bind(wh);
+    const realMerge = wh.merge.bind(wh);
+    const die = (rel: { name: string }) => {
+      if (rel.name === 'identity_edges') throw new Error('killed');
+    };
+    wh.replaceTable = async (rel, sql) => (die(rel), realReplace(rel, sql));
+    wh.merge = async (rel, sql, keys) => (die(rel), realMerge(rel, sql, keys));
+    await expect(c.resolve()).rejects.toThrow('killed');
+    wh.replaceTable = realReplace;
+    wh.merge = realMerge;
+    // the next run sees the links as new again and recomputes their components: one profile, logged once
+    const again = await c.resolve();
+    expect(again).toMatchObject({ mode: 'incremental', profiles: 1 });
+    expect(await c.partition()).toEqual([['anonymous_id:a1', 'anonymous_id:a2', 'email:x@corp.org', 'user_id:u1']]);
+    const log = await c.rows(`select kind from ${c.t('profile_merges')}`);
+    expect(log).toHaveLength(1);
+    const fresh = await c.resolve(true);
+    expect(fresh).toMatchObject({ merges: 0, profiles: 1 });
+  });
+
   test(
     'the adversarial chain: 100,000 identifiers linked one after another resolve in a few dozen rounds',
     async () => {
