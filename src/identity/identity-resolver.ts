@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Dialect } from '../warehouse/dialects';
-import { queryAll, queryValue, type ColumnSpec, type Relation, type Row, type Warehouse } from '../warehouse/warehouse';
+import { queryAll, queryValue, type ColumnSpec, type Relation, type Warehouse } from '../warehouse/warehouse';
 import { connectedComponents } from './connected-components';
 import { EVENTS, columnSql, type IdentitySource, type IdentityPlan } from './identity-sources';
 import { splitByLimits, type LimitedEdge } from './limits';
@@ -558,4 +558,3 @@ function toDate(v: unknown): Date {
   return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
 }
 
-export type { Row };
