@@ -198,12 +198,13 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
 
         // 5. stable ids and merges (the merge log is written here)
         const assigned = stage('assigned');
-        merges = await this.assignIds(nodes, split, oldComponents, subEdges, assigned, runId, now, stage);
+        const ids = await this.assignIds(nodes, split, oldComponents, subEdges, assigned, runId, now, stage);
+        merges = ids.merges;
         lap('ids');
 
         // write: graph, blocked links, then links
         const keep = mode === 'full' ? '' : `select g.* from ${this.q('graph')} g where not exists (select 1 from ${this.qr(oldComponents)} c where c.component = g.component)\nunion all\n`;
-        await wh.replaceTable(this.rel('graph'), `${keep}select profile_id, id_type, id_value, source, first_seen, last_seen, component from ${this.qr(assigned)}`);
+        await wh.replaceTable(this.rel('graph'), `${keep}select profile_id, id_type, id_value, source, first_seen, last_seen, component from ${ids.from}`);
         if (mode === 'full') await wh.execute(`delete from ${this.q('blocked')}`);
         else await wh.execute(`delete from ${this.q('blocked')} where component in (select component from ${this.qr(oldComponents)})`);
         await wh.execute(`insert into ${this.q('blocked')} select * from ${this.qr(blockedRun)}`);
@@ -427,7 +428,8 @@ order by n.component, case when e.first_seen is null then 1 else 0 end, e.first_
    * Gives every cluster a profile id: the old id of its nodes that was first seen earliest; when
    * several clusters claim one old id (a profile split), the cluster with most of its identifiers
    * keeps it. Clusters without an old id get a new one derived from the cluster key (md5), so the
-   * same data gives the same ids on every run and warehouse. Logs merges. Returns the merge count.
+   * same data gives the same ids on every run and warehouse. Logs merges. Returns the merge count and
+   * what to read the new graph rows from (a first run reads them straight from the nodes).
    */
   private async assignIds(
     nodes: Relation,
@@ -438,7 +440,7 @@ order by n.component, case when e.first_seen is null then 1 else 0 end, e.first_
     runId: string,
     now: Date,
     stage: (n: string) => Relation,
-  ): Promise<number> {
+  ): Promise<{ merges: number; from: string }> {
     const { d, warehouse: wh } = this;
     const old = stage('old');
     await this.create(
@@ -450,9 +452,12 @@ from ${this.q('graph')} g join ${this.qr(oldComponents)} c on c.component = g.co
     const withSplit = `${this.qr(nodes)} n left join ${this.qr(split)} s on s.node = n.node`;
     const newId = (cluster: string) => d.md5(d.concat(["'profile:'", cluster]));
     if ((await this.count(old)) === 0) {
-      // nothing known yet (a first run, or only new people): every cluster is a new profile
-      await this.create(out, `select ${newId(clusterOf)} as profile_id, n.id_type, n.id_value, n.source, n.first_seen, n.last_seen, n.component, n.node from ${withSplit}`);
-      return 0;
+      // nothing known yet (a first run, or only new people): every cluster is a new profile, and the
+      // graph is written straight from the nodes (no copy in between)
+      return {
+        merges: 0,
+        from: `(select ${newId(clusterOf)} as profile_id, n.id_type, n.id_value, n.source, n.first_seen, n.last_seen, n.component from ${withSplit}) assigned`,
+      };
     }
     const clusters = stage('clusters');
     await this.create(clusters, `select n.node, ${clusterOf} as cluster from ${withSplit}`);
@@ -497,7 +502,8 @@ from ${this.qr(old)} o join ${this.qr(clusters)} c on c.node = o.node join ${thi
 where o.profile_id <> i.profile_id`,
     );
     const merges = await this.count(changes);
-    if (merges === 0) return 0;
+    const from = this.qr(out);
+    if (merges === 0) return { merges, from };
     await wh.execute(
       `insert into ${this.q('merges')}
 select ${this.lit(runId)}, ${this.lit(now)}, profile_id, merged_profile_id, kind, a_type, substr(a, ${d.cast('length(a_type) + 2', 'integer')}), b_type, substr(b, ${d.cast('length(b_type) + 2', 'integer')})
@@ -513,7 +519,7 @@ from (
   where ob.profile_id is null or ob.profile_id <> m.merged_profile_id
 ) x where pos = 1`,
     );
-    return merges;
+    return { merges, from };
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────────
