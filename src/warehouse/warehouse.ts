@@ -74,16 +74,7 @@ export async function queryAll(warehouse: Warehouse, sql: string, params?: BindV
   return rows;
 }
 
-/**
- * The first column of the first row. Reads the result to its end rather than stopping early: a
- * DuckDB stream abandoned half-read keeps the database file locked after close().
- */
 export async function queryValue<T = unknown>(warehouse: Warehouse, sql: string, params?: BindValue[]): Promise<T | undefined> {
-  let value: T | undefined;
-  let first = true;
-  for await (const row of warehouse.query(sql, params)) {
-    if (first) value = Object.values(row)[0] as T;
-    first = false;
-  }
-  return value;
+  for await (const row of warehouse.query(sql, params)) return Object.values(row)[0] as T;
+  return undefined;
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -350,5 +351,26 @@ describe.each([{ engine: duckdbEngine() }, { engine: postgresEngine() }])('wareh
 
   test('ping answers', async () => {
     await expect(wh.ping()).resolves.toBeUndefined();
+  });
+});
+
+describe('DuckDB file lock', () => {
+  it('a query stream stopped half-read does not keep the file locked after close (another process can open it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cdp-lock-'));
+    const path = join(dir, 'w.duckdb');
+    try {
+      const wh = await DuckDbWarehouse.open({ path });
+      await wh.execute('create table t as select range as x from range(1000000)');
+      for await (const row of wh.query('select * from t')) {
+        expect(row).toHaveProperty('x');
+        break;
+      }
+      expect(await queryValue(wh, 'select count(*) from t')).toBe(1_000_000);
+      await wh.close();
+      const opener = `require('@duckdb/node-api').DuckDBInstance.create(${JSON.stringify(path)}).then(() => process.stdout.write('opened'), (e) => process.stdout.write(e.message))`;
+      expect(execFileSync(process.execPath, ['-e', opener], { encoding: 'utf8' })).toBe('opened');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

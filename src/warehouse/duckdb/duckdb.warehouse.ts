@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBTimestampValue, DuckDBTypeId, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBAppender, DuckDBConnection, DuckDBResult, DuckDBInstance, DuckDBTimestampValue, DuckDBTypeId, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { DuckDbDialect } from '../dialects/duckdb.dialect';
 import { toWarehouseError, WarehouseError } from '../warehouse-error';
 import type { BindValue, Relation, Row } from '../warehouse';
@@ -73,14 +73,23 @@ export class DuckDbWarehouse extends SqlWarehouse {
 
   async *query(sql: string, params: BindValue[] = []): AsyncIterable<Row> {
     const connection = await this.instance.connect();
+    let done = false;
+    let result: DuckDBResult | undefined;
     try {
-      const result = await connection.stream(sql, params.map(toDuckValue)).catch((e: unknown) => {
+      result = await connection.stream(sql, params.map(toDuckValue)).catch((e: unknown) => {
         throw toWarehouseError(e);
       });
       for await (const rows of result.yieldRowObjectJs()) {
         for (const row of rows) yield normalizeRow(row);
       }
+      done = true;
     } finally {
+      // a stream abandoned half-read keeps its query, and the database file's lock, alive until the
+      // result is collected: interrupt it and let it finish (at once) so close() really releases the file
+      if (!done && result) {
+        connection.interrupt();
+        await drain(result);
+      }
       connection.closeSync();
     }
   }
@@ -142,6 +151,16 @@ export class DuckDbWarehouse extends SqlWarehouse {
     // fold the write-ahead log into the database file so a stopped service leaves one clean file
     await this.execute('checkpoint').catch(() => undefined);
     this.instance.closeSync();
+  }
+}
+
+async function drain(result: DuckDBResult): Promise<void> {
+  try {
+    while ((await result.fetchChunk())?.rowCount) {
+      /* discard */
+    }
+  } catch {
+    /* the interrupted query ends with an error: that is its end */
   }
 }
 
