@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Dialect } from '../warehouse/dialects';
 import { queryAll, queryValue, type ColumnSpec, type Relation, type Warehouse } from '../warehouse/warehouse';
 import { connectedComponents } from './connected-components';
-import { EVENTS, columnSql, type IdentitySource, type IdentityPlan } from './identity-sources';
+import { EVENTS, columnSql, timeSql, type IdentitySource, type IdentityPlan } from './identity-sources';
 import { splitByLimits, type LimitedEdge } from './limits';
 import { ignoredSql, normalizeIdentifier, normalizedSql } from './normalize';
 import { buildProfiles } from './profile-builder';
@@ -88,7 +88,7 @@ function cols(spec: string): ColumnSpec[] {
 }
 
 /** the time that sorts after every real one, for "first seen" with unknown times last */
-const FAR_FUTURE = (d: Dialect) => d.cast(d.literal('9999-12-31 00:00:00'), 'timestamp');
+const FAR_FUTURE = (d: Dialect) => d.timestampLiteral(new Date('9999-12-31T00:00:00Z'));
 
 export class IdentityResolver {
   private readonly d: Dialect;
@@ -112,7 +112,7 @@ export class IdentityResolver {
     const schemaRel = this.rel('graph');
     await wh.ensureSchema(schemaRel.schema, schemaRel.database);
     for (const [table, columns] of Object.entries(TABLE_COLUMNS)) {
-      await wh.execute(d.createTableFromColumns(this.rel(table as keyof typeof TABLE_COLUMNS), columns).replace(/^create table /, 'create table if not exists '));
+      await wh.execute(d.createTableFromColumns(this.rel(table as keyof typeof TABLE_COLUMNS), columns, { ifNotExists: true }));
     }
 
     const configHash = this.configHash();
@@ -273,7 +273,7 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
       // columns in trust order: the first non-null one is the record's centre
       const columns = source.identifiers.map((c, j) => ({ ...c, j })).sort((a, b) => a.type.rank - b.type.rank || a.j - b.j);
       const q = (prefix: string, c: { j: number }) => d.quoteIdentifier(`${prefix}${c.j}`);
-      const ts = source.time ? d.cast(`r.${d.quoteIdentifier(source.time)}`, 'timestamp') : `cast(null as ${d.type('timestamp')})`;
+      const ts = timeSql(d, source);
       const joins: string[] = [];
       const normalized: string[] = [];
       for (const c of columns) {
@@ -549,7 +549,7 @@ from (
 
   /** A value as SQL: timestamps as typed literals (UTC, no zone), others through the dialect. */
   private lit(v: unknown): string {
-    if (v instanceof Date) return this.d.cast(this.d.literal(v.toISOString().replace('T', ' ').replace('Z', '')), 'timestamp');
+    if (v instanceof Date) return this.d.timestampLiteral(v);
     return this.d.literal(v);
   }
 }

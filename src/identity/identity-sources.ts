@@ -134,6 +134,11 @@ export function planIdentity(project: Project): IdentityPlan | null {
   return { config, types, sources, relation, dependencies: [...dependencies].sort() };
 }
 
+/** SQL for a source row's time over alias `r`: its time column as a timestamp, or a typed null. */
+export function timeSql(dialect: Dialect, source: IdentitySource): string {
+  return source.time ? dialect.cast(`r.${dialect.quoteIdentifier(source.time)}`, 'timestamp') : `cast(null as ${dialect.type('timestamp')})`;
+}
+
 /** SQL for a source column over alias `r`, as a string. */
 export function columnSql(dialect: Dialect, col: SourceColumn): string {
   const base = `r.${dialect.quoteIdentifier(col.column)}`;

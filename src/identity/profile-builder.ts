@@ -3,7 +3,7 @@ import type { Dialect } from '../warehouse/dialects';
 import { queryValue, type Relation, type Warehouse } from '../warehouse/warehouse';
 import { windowSeconds, type ComputedTraitConfig, type TraitConfig } from './identity.config';
 import { ignoredSql, normalizedSql } from './normalize';
-import { EVENTS, columnSql, parseReference, valueSql, type IdentityPlan, type IdentitySource, type SourceColumn } from './identity-sources';
+import { EVENTS, columnSql, parseReference, timeSql, valueSql, type IdentityPlan, type IdentitySource, type SourceColumn } from './identity-sources';
 
 /**
  * Assembles `profiles`: one row per profile of the identity graph with its merged and computed traits.
@@ -100,7 +100,7 @@ export async function buildProfiles(
     });
     await warehouse.replaceTable(
       profiles,
-      `select p.profile_id, p.first_seen, p.last_seen${traitCols.map((c) => `, ${c}`).join('')}, ${d.cast(d.literal(now.toISOString().replace('T', ' ').replace('Z', '')), 'timestamp')} as updated_at
+      `select p.profile_id, p.first_seen, p.last_seen${traitCols.map((c) => `, ${c}`).join('')}, ${d.timestampLiteral(now)} as updated_at
 from (select profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen from ${g} group by profile_id) p
 ${joins}`,
     );
@@ -131,7 +131,7 @@ function attributionSql(d: Dialect, source: IdentitySource, graph: Relation, pho
     joins.push(`left join ${g} g${k} on g${k}.id_type = ${d.literal(idf.type.type)} and g${k}.id_value = ${value}`);
     ids.push(`g${k}.profile_id`);
   });
-  const ts = source.time ? d.cast(`r.${d.quoteIdentifier(source.time)}`, 'timestamp') : `cast(null as ${d.type('timestamp')})`;
+  const ts = timeSql(d, source);
   const from =
     source.name === EVENTS
       ? `(select e.*, row_number() over (partition by e.message_id order by e.received_at) as cdp_copy from ${d.relation(source.relation)} e) r`
@@ -168,14 +168,13 @@ function computedTraitSql(
   filters: { column: string; json: boolean; values: (string | number | boolean)[] }[],
   asOf: Date,
 ): string {
-  const tsLit = (t: Date) => d.cast(d.literal(t.toISOString().replace('T', ' ').replace('Z', '')), 'timestamp');
   const where = ['profile_id is not null'];
   for (const f of filters) {
     const values = f.values.map((v) => d.literal(f.json ? String(v) : v));
     where.push(`${d.quoteIdentifier(f.column)} in (${values.join(', ')})`);
   }
   if (ct.window) {
-    where.push(`ts > ${tsLit(new Date(asOf.getTime() - windowSeconds(ct.window) * 1000))}`, `ts <= ${tsLit(asOf)}`);
+    where.push(`ts > ${d.timestampLiteral(new Date(asOf.getTime() - windowSeconds(ct.window) * 1000))}`, `ts <= ${d.timestampLiteral(asOf)}`);
   }
   const src = `select * from ${d.relation(rel)} where ${where.join(' and ')}`;
   const col = column ? d.quoteIdentifier(column) : '';

@@ -34,7 +34,7 @@ export async function ensureRawEvents(warehouse: Warehouse, relation: Relation):
 }
 
 export function createRawEventsSql(dialect: Dialect, relation: Relation): string {
-  return dialect.createTableFromColumns(relation, RAW_EVENT_COLUMNS).replace(/^create table /, 'create table if not exists ');
+  return dialect.createTableFromColumns(relation, RAW_EVENT_COLUMNS, { ifNotExists: true });
 }
 
 const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));

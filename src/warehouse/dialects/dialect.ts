@@ -41,6 +41,11 @@ export abstract class AnsiDialect {
     return this.stringLiteral(typeof value === 'string' ? value : JSON.stringify(value));
   }
 
+  /** A typed timestamp literal in UTC without a zone (how raw_events and the identity tables store time). */
+  timestampLiteral(value: Date): string {
+    return this.cast(this.stringLiteral(value.toISOString().replace('T', ' ').replace('Z', '')), 'timestamp');
+  }
+
   protected stringLiteral(s: string): string {
     return `'${s.split("'").join("''")}'`;
   }
@@ -152,9 +157,9 @@ export abstract class AnsiDialect {
     return [`create or replace table ${this.relation(rel)} as\n${selectSql}`];
   }
 
-  createTableFromColumns(rel: Relation, columns: { name: string; type: LogicalType }[]): string {
+  createTableFromColumns(rel: Relation, columns: { name: string; type: LogicalType }[], options: { ifNotExists?: boolean } = {}): string {
     const cols = columns.map((c) => `${this.quoteIdentifier(c.name)} ${this.type(c.type)}`).join(', ');
-    return `create table ${this.relation(rel)} (${cols})`;
+    return `create table ${options.ifNotExists ? 'if not exists ' : ''}${this.relation(rel)} (${cols})`;
   }
 
   drop(rel: Relation, kind: RelationKind): string {
