@@ -104,6 +104,14 @@ export const identityConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    c.ignore.forEach((rule, i) => {
+      if (typeof rule === 'string') return;
+      try {
+        new RegExp(rule.pattern, 'i');
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['ignore', i, 'pattern'], message: `not a valid regular expression: ${(e as Error).message}` });
+      }
+    });
     const types = c.identifiers.map((i) => i.type);
     types.forEach((t, i) => {
       if (types.indexOf(t) !== i) ctx.addIssue({ code: 'custom', path: ['identifiers', i, 'type'], message: `identifier type "${t}" is declared twice; list all its sources in one from:` });

@@ -203,6 +203,16 @@ describe('sources and ingest', () => {
     expect(fraction.message).toMatch(new RegExp(`^${escape(fraction.file)}:2:24: ingest\\.max_buffered_events: .*int.* \\(got 1\\.5\\)$`));
   });
 
+  it('identity: a bad ignore pattern, a duplicate type and a limit of 0 name their keys at load time', () => {
+    const head = 'identity:\n  identifiers:\n    - { type: email, from: [events.traits.email], limit: 5 }\n';
+    const pattern = loadError(`${head}  ignore: [ "x", { pattern: "(" } ]\n`);
+    expect(pattern.message).toMatch(new RegExp(`^${escape(pattern.file)}:4:29: identity\\.ignore\\[1\\]\\.pattern: not a valid regular expression: .*Unterminated group`));
+    const twice = loadError(`${head}    - { type: email, from: [stg.email] }\n`);
+    expect(twice.message).toMatch(/identity\.identifiers\[1\]\.type: identifier type "email" is declared twice/);
+    const zero = loadError('identity:\n  identifiers:\n    - { type: email, from: [events.traits.email], limit: 0 }\n');
+    expect(zero.message).toMatch(/identity\.identifiers\[0\]\.limit: .*\(got 0\)/);
+  });
+
   it('ingest: a bad schema name', () => {
     const { message, file } = loadError('ingest:\n  schema: "raw-events"\n');
     expect(message).toBe(`${file}:2:11: ingest.schema: expected a plain SQL identifier (letters, digits, _) (got "raw-events")`);
