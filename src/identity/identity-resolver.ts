@@ -5,7 +5,7 @@ import { connectedComponents } from './connected-components';
 import { EVENTS, columnSql, timeSql, type IdentitySource, type IdentityPlan } from './identity-sources';
 import { splitByLimits, type LimitedEdge } from './limits';
 import { ignoredSql, normalizeIdentifier, normalizedSql } from './normalize';
-import { buildProfiles } from './profile-builder';
+import { buildProfileEvents, buildProfiles } from './profile-builder';
 
 /**
  * Identity resolution in the warehouse, in SQL that runs on every dialect.
@@ -24,7 +24,8 @@ import { buildProfiles } from './profile-builder';
  *    in time order (see limits.ts); refused links go to `identity_blocked_edges`.
  * 5. Stable ids: a profile keeps the id it had; when profiles merge, the one first seen earliest keeps
  *    its id and the others are logged in `profile_merges` with a link that joined them.
- * 6. Profiles: `profiles` is rebuilt from the graph with merged and computed traits (profile-builder.ts).
+ * 6. Profiles: `profiles` is rebuilt from the graph with merged and computed traits, and
+ *    `profile_events` with the events of every profile (profile-builder.ts).
  *
  * Crash safety: the graph, the merge log, the blocked links and then the links are replaced in that
  * order, and the run is recorded last. Whatever step a crash interrupts, the next run sees the links
@@ -48,6 +49,8 @@ export interface IdentityRunResult {
   recomputed: number;
   identifiers: number;
   profiles: number;
+  /** rows of profile_events */
+  events: number;
   merges: number;
   blocked: number;
   rounds: number;
@@ -67,9 +70,10 @@ export const IDENTITY_TABLES = {
   phones: 'identity_phone_numbers',
   runs: 'identity_runs',
   profiles: 'profiles',
+  events: 'profile_events',
 } as const;
 
-const TABLE_COLUMNS: Record<Exclude<keyof typeof IDENTITY_TABLES, 'profiles'>, ColumnSpec[]> = {
+const TABLE_COLUMNS: Record<Exclude<keyof typeof IDENTITY_TABLES, 'profiles' | 'events'>, ColumnSpec[]> = {
   edges: cols('a:string b:string a_type:string b_type:string first_seen:timestamp last_seen:timestamp source:string'),
   graph: cols('profile_id:string id_type:string id_value:string source:string first_seen:timestamp last_seen:timestamp component:string'),
   merges: cols('run_id:string merged_at:timestamp profile_id:string merged_profile_id:string kind:string link_a_type:string link_a_value:string link_b_type:string link_b_value:string'),
@@ -229,6 +233,7 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
 
       // 6. profiles
       const profiles = await buildProfiles(wh, this.plan, this.rel('graph'), this.rel('profiles'), this.rel('phones'), now);
+      const events = await buildProfileEvents(wh, this.plan, this.rel('graph'), this.rel('events'), this.rel('phones'));
       lap('profiles');
 
       const identifiers = await this.count(this.rel('graph'));
@@ -238,7 +243,7 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
       await wh.execute(
         `insert into ${this.q('runs')} values (${[runId, now, finishedAt, mode, configHash, newWatermark, links, newLinks, recomputed, identifiers, profiles, merges, blocked, rounds].map((v) => this.lit(v)).join(', ')})`,
       );
-      return { runId, mode, links, newLinks, recomputed, identifiers, profiles, merges, blocked, rounds, durationMs: performance.now() - t0, timings };
+      return { runId, mode, links, newLinks, recomputed, identifiers, profiles, events, merges, blocked, rounds, durationMs: performance.now() - t0, timings };
     } finally {
       for (const r of staged) await wh.execute(d.drop(r, 'table')).catch(() => undefined);
     }

@@ -3,7 +3,7 @@ import { ProjectError, suggest } from '../models/project';
 import { RAW_EVENT_COLUMNS } from '../ingest/raw-events';
 import type { Dialect } from '../warehouse/dialects';
 import type { Relation } from '../warehouse/warehouse';
-import { defaultNormalizer, type IdentityConfig, type Normalizer } from './identity.config';
+import { defaultNormalizer, type IdentityConfig, type Normalizer, EVENT_PROPERTY_TYPES } from './identity.config';
 
 /** `events`: the tracking API's raw_events; anything else is a model or seed of the project. */
 export const EVENTS = 'events';
@@ -38,6 +38,20 @@ export interface IdentitySource {
   identifiers: (SourceColumn & { type: IdentifierType })[];
 }
 
+/** One stream of `profile_events`: rows of a source, each an event of the profile it belongs to. */
+export interface EventStream {
+  source: IdentitySource;
+  /** the column with each row's event name; or `name` names every row */
+  nameColumn?: SourceColumn;
+  name?: string;
+  properties: { name: string; column: SourceColumn; type?: (typeof EVENT_PROPERTY_TYPES)[number] }[];
+  /** equality filters on the source's rows */
+  where: { column: SourceColumn; values: (string | number | boolean)[] }[];
+}
+
+/** The columns every row of `profile_events` has; the rest are event properties. */
+export const PROFILE_EVENT_COLUMNS = ['profile_id', 'event', 'occurred_at', 'source'] as const;
+
 /** Everything the resolver needs from cdp.yaml, checked against the project. */
 export interface IdentityPlan {
   config: IdentityConfig;
@@ -48,6 +62,8 @@ export interface IdentityPlan {
   relation: (name: string) => Relation;
   /** the models and seeds the identity step reads (its parents in the DAG) */
   dependencies: string[];
+  /** the event streams of profile_events */
+  events: EventStream[];
 }
 
 const RAW_JSON_COLUMNS = new Set(RAW_EVENT_COLUMNS.filter((c) => c.type === 'json').map((c) => c.name));
@@ -119,11 +135,27 @@ export function planIdentity(project: Project): IdentityPlan | null {
   });
   config.traits.forEach((t, i) => t.from.forEach((ref, j) => column(ref, `traits[${i}].from[${j}]`)));
   config.computed_traits.forEach((t, i) => sourceFor(t.from, `computed_traits[${i}].from`));
+  const streams = config.events ?? (sources.has(EVENTS) ? [{ from: EVENTS, event_column: 'event', event: undefined, properties: [], where: {} }] : []);
+  const events = streams.map((stream, i): EventStream => {
+    const key = `events[${i}]`;
+    const source = sourceFor(stream.from, `${key}.from`);
+    if (!source.time) fail(`${key}.from`, `"${stream.from}" has no time column, so its rows cannot be events; set identity.sources.${stream.from}.time`);
+    const names = new Set<string>(PROFILE_EVENT_COLUMNS);
+    const properties = stream.properties.map((p, j) => {
+      const spec = typeof p === 'string' ? { name: p.split('.').at(-1)!, from: p, type: undefined } : p;
+      if (names.has(spec.name)) fail(`${key}.properties[${j}]`, `"${spec.name}" is ${PROFILE_EVENT_COLUMNS.includes(spec.name as never) ? 'a column every event has' : 'listed twice'}; rename it with {name, from}`);
+      names.add(spec.name);
+      return { name: spec.name, column: column(`${stream.from}.${spec.from}`, `${key}.properties[${j}]`), type: spec.type };
+    });
+    const where = Object.entries(stream.where).map(([col, v]) => ({ column: column(`${stream.from}.${col}`, `${key}.where.${col}`), values: Array.isArray(v) ? v : [v] }));
+    return { source, properties, where, name: stream.event, nameColumn: stream.event_column ? column(`${stream.from}.${stream.event_column}`, `${key}.event_column`) : undefined };
+  });
   for (const [name, src] of sources) {
     if (src.identifiers.length === 0) {
       const key = config.computed_traits.findIndex((t) => t.from === name);
+      const stream = streams.findIndex((e) => e.from === name);
       fail(
-        key >= 0 ? `computed_traits[${key}].from` : 'traits',
+        key >= 0 ? `computed_traits[${key}].from` : stream >= 0 ? `events[${stream}].from` : 'traits',
         `"${name}" has no identifier column, so its rows cannot be matched to profiles; add one of its columns to an identifier's from:`,
       );
     }
@@ -131,7 +163,7 @@ export function planIdentity(project: Project): IdentityPlan | null {
   for (const name of Object.keys(config.sources)) {
     if (!sources.has(name)) fail(`sources.${name}`, `"${name}" is not used by any identifier, trait or computed trait`);
   }
-  return { config, types, sources, relation, dependencies: [...dependencies].sort() };
+  return { config, types, sources, relation, dependencies: [...dependencies].sort(), events };
 }
 
 /** SQL for a source row's time over alias `r`: its time column as a timestamp, or a typed null. */

@@ -85,6 +85,36 @@ const sourceSchema = z
   })
   .strict();
 
+const columnOrPath = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_$][A-Za-z0-9_$-]*)*$/, 'a column or a json path such as properties.revenue');
+export const EVENT_PROPERTY_TYPES = ['string', 'integer', 'float', 'boolean', 'timestamp'] as const;
+
+/**
+ * An event stream of `profile_events` (what segments test: "performed Order Completed twice in 30
+ * days"): the rows of `events` (the tracking API) or of a model, each an event of the profile its
+ * identifiers belong to, named by a column (`event_column`) or one fixed name (`event`).
+ */
+const eventStreamSchema = z
+  .object({
+    from: name,
+    /** the column (or json path) with each row's event name */
+    event_column: columnOrPath.optional(),
+    /** one name for every row (`Order Completed` for the rows of an orders model) */
+    event: z.string().min(1).optional(),
+    /**
+     * the properties segments can filter and aggregate: a column (its name and type carry over), or
+     * `{name, from, type}` for a json path or a rename (json paths are text unless a type is given)
+     */
+    properties: z.array(z.union([columnOrPath, z.object({ name, from: columnOrPath, type: z.enum(EVENT_PROPERTY_TYPES).optional() }).strict()])).default([]),
+    /** only the rows with these values: column (or json path) -> value, or a list of values */
+    where: z.record(columnOrPath, z.union([filterValue, z.array(filterValue).min(1)])).default({}),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if ((e.event === undefined) === (e.event_column === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['event_column'], message: 'give either event_column (the column with the event name) or event (one name for every row)' });
+    }
+  });
+
 export const identityConfigSchema = z
   .object({
     identifiers: z.array(identifierSchema).min(1),
@@ -96,6 +126,11 @@ export const identityConfigSchema = z
     sources: z.record(name, sourceSchema).default({}),
     traits: z.array(traitSchema).default([]),
     computed_traits: z.array(computedTraitSchema).default([]),
+    /**
+     * the event streams of `cdp.profile_events`; default: the tracking API's track calls
+     * (`{from: events, event_column: event}`) when an identifier is read from events
+     */
+    events: z.array(eventStreamSchema).optional(),
     /**
      * the time windows of computed traits end at (default: the time of the run); set it to replay
      * history or to work on a historical data set (an ISO date or timestamp)
@@ -141,6 +176,7 @@ export type IdentityConfig = z.output<typeof identityConfigSchema>;
 export type IdentifierConfig = IdentityConfig['identifiers'][number];
 export type TraitConfig = IdentityConfig['traits'][number];
 export type ComputedTraitConfig = IdentityConfig['computed_traits'][number];
+export type EventStreamConfig = NonNullable<IdentityConfig['events']>[number];
 
 export function defaultNormalizer(type: string): Normalizer {
   return type === 'email' ? 'email' : type === 'phone' ? 'phone' : 'trim';

@@ -4,6 +4,7 @@ import { queryValue, type Relation, type Warehouse } from '../warehouse/warehous
 import { windowSeconds, type ComputedTraitConfig, type TraitConfig } from './identity.config';
 import { ignoredSql, normalizedSql } from './normalize';
 import { EVENTS, columnSql, parseReference, timeSql, valueSql, type IdentityPlan, type IdentitySource, type SourceColumn } from './identity-sources';
+import type { LogicalType } from '../warehouse/warehouse';
 
 /**
  * Assembles `profiles`: one row per profile of the identity graph with its merged and computed traits.
@@ -108,6 +109,50 @@ ${joins}`,
   } finally {
     for (const rel of staged) await warehouse.execute(d.drop(rel, 'table')).catch(() => undefined);
   }
+}
+
+/**
+ * Assembles `profile_events`: one row per event of a profile (profile_id, event, occurred_at, source,
+ * then every declared property), from each event stream of cdp.yaml's `identity.events`, attributed
+ * like the rows traits read (most trusted identifier first; raw events de-duplicated by message_id).
+ * Rows without a profile or an event name are left out. A property has the type one of its streams
+ * declares; otherwise a single column keeps its own type, and a json path or a property that several
+ * streams give is text, so the union has one type per column.
+ */
+export async function buildProfileEvents(warehouse: Warehouse, plan: IdentityPlan, graph: Relation, target: Relation, phones: Relation): Promise<number> {
+  const d = warehouse.dialect;
+  const names = [...new Set(plan.events.flatMap((e) => e.properties.map((p) => p.name)))];
+  const streamsOf = (name: string) => plan.events.filter((e) => e.properties.some((p) => p.name === name)).length;
+  const q = (n: string) => d.quoteIdentifier(n);
+  const branches = plan.events.map((stream) => {
+    const cols: Render[] = [
+      () => `${stream.nameColumn ? columnSql(d, stream.nameColumn) : d.literal(stream.name!)} as ${q('event')}`,
+      ...names.map((name): Render => () => {
+        const p = stream.properties.find((x) => x.name === name);
+        if (!p) return `null as ${q(name)}`;
+        const declared = plan.events.flatMap((e) => e.properties).find((x) => x.name === name && x.type)?.type;
+        const type: LogicalType | undefined = declared ?? (p.column.path.length || streamsOf(name) > 1 ? 'string' : undefined);
+        return `${type ? d.cast(valueSql(d, p.column), type) : valueSql(d, p.column)} as ${q(name)}`;
+      }),
+      ...stream.where.map((w, k): Render => () => `${w.column.path.length ? columnSql(d, w.column) : valueSql(d, w.column)} as ${q(`cdp_where${k}`)}`),
+    ];
+    const filters = stream.where.map((w, k) => ` and ${q(`cdp_where${k}`)} in (${w.values.map((v) => d.literal(w.column.path.length ? String(v) : v)).join(', ')})`);
+    return `select profile_id, ts as ${q('occurred_at')}, ${d.literal(stream.source.name)} as ${q('source')}, ${[q('event'), ...names.map(q)].join(', ')}
+from (
+${attributionSql(d, stream.source, graph, phones, cols)}
+) a
+where profile_id is not null and ${q('event')} is not null${filters.join('')}`;
+  });
+  const columns = [q('profile_id'), q('event'), q('occurred_at'), q('source'), ...names.map(q)].join(', ');
+  await warehouse.replaceTable(
+    target,
+    branches.length
+      ? `select ${columns} from (
+${branches.join('\nunion all\n')}
+) e`
+      : `select cast(null as ${d.type('string')}) as profile_id, cast(null as ${d.type('string')}) as event, cast(null as ${d.type('timestamp')}) as occurred_at, cast(null as ${d.type('string')}) as source where 1 = 0`,
+  );
+  return Number(await queryValue(warehouse, `select count(*) from ${d.relation(target)}`));
 }
 
 /**

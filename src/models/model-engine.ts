@@ -244,6 +244,7 @@ function identitySummary(run: IdentityRunResult): string {
   return [
     n(run.profiles, 'profile'),
     n(run.identifiers, 'identifier'),
+    ...(run.events ? [n(run.events, 'event')] : []),
     run.mode === 'full' ? 'full' : `${n(run.newLinks, 'new link')}`,
     ...(run.merges ? [n(run.merges, 'merge')] : []),
     ...(run.blocked ? [n(run.blocked, 'blocked link')] : []),

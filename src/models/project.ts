@@ -78,6 +78,7 @@ export const IDENTITY_SOURCES: Record<string, string> = {
   identity_graph: 'every identifier and the profile it belongs to',
   profile_merges: 'profiles merged into others (or split off), with a link that explains it',
   identity_blocked_edges: 'links not merged because they would break an identifier limit',
+  profile_events: 'every event of every profile (profile_id, event, occurred_at, source, properties), from identity.events',
 };
 
 /** A node of the DAG: something that is built in the warehouse. */
