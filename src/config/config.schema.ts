@@ -83,10 +83,11 @@ export const cdpConfigSchema = z
       .object({
         models: z.string().default('models'),
         seeds: z.string().default('seeds'),
+        segments: z.string().default('segments'),
         target: z.string().default('target'),
       })
       .strict()
-      .default({ models: 'models', seeds: 'seeds', target: 'target' }),
+      .default({ models: 'models', seeds: 'seeds', segments: 'segments', target: 'target' }),
     vars: z.record(z.string(), varValue).default({}),
     /** event sources declared as code; their write keys come from the environment */
     sources: z

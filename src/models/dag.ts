@@ -4,9 +4,10 @@ import { IDENTITY_NODE, IDENTITY_SOURCES, suggest, type GraphNode, type Project 
 export class DagError extends CdpError {}
 
 /**
- * The model graph: nodes are models, seeds and (when configured) the identity step; edges point
- * from a node to the nodes that ref it. The identity step is a child of the models it reads and a
- * parent of every model that reads one of its tables (`{{source "cdp" "profiles"}}`).
+ * The model graph: nodes are models, seeds, (when configured) the identity step and segments; edges
+ * point from a node to the nodes that ref it. The identity step is a child of the models it reads and a
+ * parent of every model that reads one of its tables (`{{source "cdp" "profiles"}}`) and of every
+ * segment; a segment is also a child of the segments it names and a parent of models that ref it.
  */
 export class ModelGraph {
   private readonly parents = new Map<string, string[]>();
@@ -16,7 +17,7 @@ export class ModelGraph {
 
   constructor(private readonly project: Project) {
     const identity = project.identity;
-    for (const name of [...project.seeds.keys(), ...project.models.keys(), ...(identity ? [identity.name] : [])]) {
+    for (const name of [...project.seeds.keys(), ...project.models.keys(), ...(identity ? [identity.name] : []), ...project.segments.keys()]) {
       this.parents.set(name, []);
       this.children.set(name, []);
     }
@@ -29,12 +30,18 @@ export class ModelGraph {
       if (identity && model.sources.some(([source, table]) => source === 'cdp' && table in IDENTITY_SOURCES)) link(model.name, identity.name);
     }
     for (const ref of identity?.refs ?? []) link(IDENTITY_NODE, ref);
+    // a segment reads the profiles and their events, and the segments it names
+    for (const segment of project.segments.values()) {
+      if (identity) link(segment.name, identity.name);
+      for (const ref of segment.refs) link(segment.name, ref);
+    }
     this.order = this.topologicalOrder();
   }
 
   node(name: string): GraphNode {
-    const node = this.project.models.get(name) ?? this.project.seeds.get(name) ?? (name === IDENTITY_NODE ? this.project.identity : undefined);
-    if (!node) throw new DagError('MODEL_NOT_FOUND', `no model or seed named "${name}"${suggest(name, [...this.parents.keys()])}`);
+    const node =
+      this.project.models.get(name) ?? this.project.seeds.get(name) ?? this.project.segments.get(name) ?? (name === IDENTITY_NODE ? this.project.identity : undefined);
+    if (!node) throw new DagError('MODEL_NOT_FOUND', `no model, seed or segment named "${name}"${suggest(name, [...this.parents.keys()])}`);
     return node;
   }
 

@@ -8,8 +8,8 @@ export type JobListener = (event: JobEvent) => void;
 
 export interface NodeResult {
   node: string;
-  kind: 'model' | 'seed' | 'identity' | 'test';
-  /** view | table | incremental | seed | identity | the test kind */
+  kind: 'model' | 'seed' | 'identity' | 'segment' | 'test';
+  /** view | table | incremental | seed | identity | segment | the test kind */
   what: string;
   status: 'success' | 'error' | 'skipped' | 'pass' | 'fail';
   durationMs: number;

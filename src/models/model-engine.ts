@@ -3,6 +3,7 @@ import { errorMessage } from '../errors/cdp-error';
 import { queryValue, type Relation } from '../warehouse/warehouse';
 import { loadSeed } from '../seeds/seed-loader';
 import { IdentityResolver, type IdentityRunResult } from '../identity/identity-resolver';
+import { buildSegment, type SegmentBuildResult } from '../segments/segment-builder';
 import { compileModel, compileSelection, compileTest, displayPath, type CompiledModel } from './compiler';
 import { ModelGraph } from './dag';
 import type { JobListener, JobResult, NodeResult } from './job-events';
@@ -119,10 +120,20 @@ export class ModelEngine {
             rows = run.profiles;
             summary = identitySummary(run);
             this.ws.notifyProfilesChanged();
+          } else if (node.kind === 'segment') {
+            const built = await buildSegment(this.ws.warehouse, project, node);
+            rows = built.size;
+            summary = segmentSummary(built);
+            this.ws.notifyProfilesChanged();
           } else {
             const compiled = compileModel(project, node, this.ws.warehouse.dialect, await this.isIncremental(node, options.fullRefresh), options.vars);
             compiledPath = compiled.compiledPath;
             rows = await this.materialize(compiled);
+            if (node.config.segment) {
+              const built = await buildSegment(this.ws.warehouse, project, node);
+              summary = segmentSummary(built);
+              this.ws.notifyProfilesChanged();
+            }
           }
           result = { node: node.name, kind: node.kind, what, status: 'success', durationMs: performance.now() - t0, rows, compiledPath, summary };
         } catch (e) {
@@ -237,6 +248,10 @@ export class ModelEngine {
   testRunsOf(name: string, limit?: number) {
     return this.history.testRunsOf(name, limit);
   }
+}
+
+function segmentSummary(built: SegmentBuildResult): string {
+  return `${built.size.toLocaleString('en-US')} member${built.size === 1 ? '' : 's'}, +${built.entered.toLocaleString('en-US')} -${built.exited.toLocaleString('en-US')}`;
 }
 
 function identitySummary(run: IdentityRunResult): string {

@@ -21,7 +21,7 @@ export const runModelRequestSchema = z
 export const nodeRunSchema = z.object({
   invocationId: z.string(),
   node: z.string(),
-  nodeType: z.enum(['model', 'seed', 'identity']),
+  nodeType: z.enum(['model', 'seed', 'identity', 'segment']),
   materialization: z.string().optional(),
   status: z.enum(['success', 'error', 'skipped']),
   startedAt: z.date(),
@@ -74,7 +74,7 @@ export const jobResultSchema = z.object({
   results: z.array(
     z.object({
       node: z.string(),
-      kind: z.enum(['model', 'seed', 'identity', 'test']),
+      kind: z.enum(['model', 'seed', 'identity', 'segment', 'test']),
       what: z.string().describe('view | table | incremental | seed | identity | the test kind'),
       status: z.enum(['success', 'error', 'skipped', 'pass', 'fail']),
       durationMs: z.number(),

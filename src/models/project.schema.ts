@@ -31,6 +31,8 @@ const modelConfigSchema = z
     alias: name.optional(),
     tags: z.array(z.string()).default([]),
     enabled: z.boolean().default(true),
+    /** a SQL segment: the model returns profile ids (column profile_id); its entries and exits are recorded */
+    segment: z.boolean().default(false),
   })
   .strict();
 export type ModelConfig = z.infer<typeof modelConfigSchema>;

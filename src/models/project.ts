@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative } from 'node:path';
 import Handlebars from 'handlebars';
+import type { z } from 'zod';
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import type { CdpConfig } from '../config/config.schema';
 import { resolveIn } from '../config/config.loader';
@@ -9,6 +10,7 @@ import { modelSchema } from '../warehouse/warehouse.factory';
 import type { LogicalType, Relation } from '../warehouse/warehouse';
 import { planIdentity, type IdentityPlan } from '../identity/identity-sources';
 import { DataTest, dataTestsFor } from './data-test';
+import { segmentSchema, type Condition, type SegmentDefinition } from '../segments/segment-tree';
 import { projectYmlSchema, type ColumnDoc, type ModelConfig } from './project.schema';
 
 export class ProjectError extends CdpError {
@@ -81,8 +83,27 @@ export const IDENTITY_SOURCES: Record<string, string> = {
   profile_events: 'every event of every profile (profile_id, event, occurred_at, source, properties), from identity.events',
 };
 
+/**
+ * A segment defined as a condition tree (a file in segments/, or created through the API). It is
+ * built after the identity step (and the segments it names) into a table of its current members,
+ * and its entries and exits are recorded in `cdp.segment_membership`. A SQL segment is a model
+ * with `config: { segment: true }`.
+ */
+export interface SegmentNode {
+  kind: 'segment';
+  name: string;
+  /** the file (`segments/vip.yaml`), or `api` */
+  path: string;
+  description?: string;
+  definition: SegmentDefinition;
+  /** the segments its tree names */
+  refs: string[];
+  /** the table of its current members (profile_id, split_group) */
+  relation: Relation;
+}
+
 /** A node of the DAG: something that is built in the warehouse. */
-export type GraphNode = ModelNode | SeedNode | IdentityNode;
+export type GraphNode = ModelNode | SeedNode | IdentityNode | SegmentNode;
 
 export interface Project {
   config: CdpConfig;
@@ -92,10 +113,15 @@ export interface Project {
   tests: DataTest[];
   /** set when cdp.yaml has an identity section */
   identity?: IdentityNode;
+  /** condition-tree segments (files and API); SQL segments are models with config.segment */
+  segments: Map<string, SegmentNode>;
 }
 
-/** Reads models/ and seeds/ (sql, csv and yml) into a Project. Errors name the file and the key. */
-export function loadProject(config: CdpConfig): Project {
+/**
+ * Reads models/, seeds/ and segments/ (sql, csv and yml) into a Project, with the segments created
+ * through the API (kept in the control store) when given. Errors name the file and the key.
+ */
+export function loadProject(config: CdpConfig, apiSegments: SegmentDefinition[] = []): Project {
   const modelsDir = resolveIn(config.projectDir, config.paths.models);
   const seedsDir = resolveIn(config.projectDir, config.paths.seeds);
   const rel = (p: string) => relative(config.projectDir, p);
@@ -116,7 +142,7 @@ export function loadProject(config: CdpConfig): Project {
       name,
       path: rel(file),
       rawSql,
-      config: { materialized: 'view', tags: [], enabled: true },
+      config: { materialized: 'view', tags: [], enabled: true, segment: false },
       columns: [],
       relation: { ...target, name },
       refs,
@@ -185,7 +211,7 @@ export function loadProject(config: CdpConfig): Project {
     }
   }
 
-  const project: Project = { config, models, seeds, sources, tests };
+  const project: Project = { config, models, seeds, sources, tests, segments: new Map() };
   if (config.identity) {
     for (const [name, description] of Object.entries(IDENTITY_SOURCES)) {
       sources.set(`cdp.${name}`, { source: 'cdp', name, description, relation: { database: target.database, schema: config.ingest.schema, name } });
@@ -204,6 +230,7 @@ export function loadProject(config: CdpConfig): Project {
       plan,
     };
   }
+  loadSegments(project, apiSegments);
   for (const node of [...models.values(), ...seeds.values()]) {
     for (const [i, column] of node.columns.entries()) {
       tests.push(...dataTestsFor(project, node, column, `${node.ymlPath ?? node.path}: ${node.kind} ${node.name}: columns[${i}]`));
@@ -211,8 +238,8 @@ export function loadProject(config: CdpConfig): Project {
   }
   for (const model of models.values()) {
     for (const ref of model.refs) {
-      if (!models.has(ref) && !seeds.has(ref)) {
-        throw new ProjectError(`${model.path}: ref "${ref}" is not a model or seed${suggest(ref, [...models.keys(), ...seeds.keys()])}`);
+      if (!models.has(ref) && !seeds.has(ref) && !project.segments.has(ref)) {
+        throw new ProjectError(`${model.path}: ref "${ref}" is not a model, seed or segment${suggest(ref, [...models.keys(), ...seeds.keys(), ...project.segments.keys()])}`);
       }
     }
     for (const [src, table] of model.sources) {
@@ -222,6 +249,52 @@ export function loadProject(config: CdpConfig): Project {
     }
   }
   return project;
+}
+
+/** Reads segments/*.yaml and adds the API's segments; checks names and the segments each tree names. */
+function loadSegments(project: Project, apiSegments: SegmentDefinition[]): void {
+  const { config, models, seeds, segments } = project;
+  const dir = resolveIn(config.projectDir, config.paths.segments);
+  const rel = (p: string) => relative(config.projectDir, p);
+  const target = modelSchema(config.warehouse);
+  const found: [SegmentDefinition, string][] = [];
+  for (const file of walk(dir).filter((f) => ['.yml', '.yaml'].includes(extname(f)))) {
+    const definition = parseYamlFile(file, rel(file), segmentSchema);
+    const stem = basename(file, extname(file));
+    if (definition.name !== stem) throw new ProjectError(`${rel(file)}: name: "${definition.name}" differs from the file name; name the file ${definition.name}${extname(file)}`);
+    found.push([definition, rel(file)]);
+  }
+  for (const definition of apiSegments) found.push([definition, 'api']);
+  for (const [definition, path] of found) {
+    const { name } = definition;
+    const clash = segments.get(name)?.path ?? models.get(name)?.path ?? seeds.get(name)?.path ?? (name === IDENTITY_NODE ? 'the identity step' : undefined);
+    if (clash) throw new ProjectError(`${path}: name: "${name}" is already ${clash === 'api' ? 'a segment created through the API' : `taken by ${clash}`}`);
+    segments.set(name, { kind: 'segment', name, path, description: definition.description, definition, refs: segmentRefs(definition.where), relation: { ...target, name } });
+  }
+  if (segments.size > 0 && !project.identity) {
+    throw new ProjectError(`${[...segments.values()][0].path}: segments need profiles; add an identity: section to ${relative(config.projectDir, config.configFile)}`);
+  }
+  for (const segment of segments.values()) {
+    for (const ref of segment.refs) {
+      const model = models.get(ref);
+      if (!segments.has(ref) && !model?.config.segment) {
+        throw new ProjectError(`${segment.path}: segment "${ref}" does not exist${suggest(ref, [...segments.keys(), ...[...models.values()].filter((m) => m.config.segment).map((m) => m.name)])}`);
+      }
+    }
+  }
+}
+
+/** The segment names a condition tree refers to. */
+function segmentRefs(where: Condition): string[] {
+  const out = new Set<string>();
+  const visit = (c: Condition): void => {
+    if ('and' in c) c.and.forEach(visit);
+    else if ('or' in c) c.or.forEach(visit);
+    else if ('not' in c) visit(c.not);
+    else if ('segment' in c) out.add(c.segment.name);
+  };
+  visit(where);
+  return [...out].sort();
 }
 
 function walk(dir: string): string[] {
@@ -236,13 +309,21 @@ function walk(dir: string): string[] {
 }
 
 function parseYml(file: string, shown: string) {
+  return parseYamlFile(file, shown, projectYmlSchema);
+}
+
+/**
+ * Reads a YAML file against a zod schema. Errors name the file, the line and column, and the key:
+ * `segments/vip.yaml:4:7: where.trait.op: Invalid option: ...`.
+ */
+export function parseYamlFile<S extends z.ZodType>(file: string, shown: string, schema: S): z.output<S> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter });
   if (doc.errors.length) {
     const pos = doc.errors[0].linePos?.[0];
     throw new ProjectError(`${shown}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
   }
-  const parsed = projectYmlSchema.safeParse(doc.toJS() ?? {});
+  const parsed = schema.safeParse(doc.toJS() ?? {});
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');

@@ -7,7 +7,7 @@ export type TestStatus = 'pass' | 'fail' | 'error';
 
 export interface NodeRunRecord {
   node: string;
-  nodeType: 'model' | 'seed' | 'identity';
+  nodeType: 'model' | 'seed' | 'identity' | 'segment';
   materialization?: string;
   status: NodeRunStatus;
   startedAt: Date;

@@ -100,7 +100,7 @@ describe('the demo project', () => {
     expect(stdout).toMatch(/12 of 15 OK\s+table stg_web_events \.+ \[26,440 rows/);
     // identity resolution: one profile per customer (948), guest, newsletter lead and anonymous visitor
     // (4,334 identifiers; the two family computers' second logins are blocked by the user_id limit)
-    expect(stdout).toMatch(/13 of 15 OK\s+identity \.+ \[1,575 profiles, 4,334 identifiers, full, 2 blocked links in [\d.]+s\]/);
+    expect(stdout).toMatch(/13 of 15 OK\s+identity \.+ \[1,575 profiles, 4,334 identifiers, 26,135 events, full, 2 blocked links in [\d.]+s\]/);
     // every customer, and the 885 of them with an order that was not cancelled
     expect(stdout).toMatch(/14 of 15 OK\s+table profile_churn_risk \.+ \[948 rows/);
     expect(stdout).toMatch(/15 of 15 OK\s+table profile_rfm \.+ \[885 rows/);

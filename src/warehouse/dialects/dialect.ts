@@ -61,6 +61,24 @@ export abstract class AnsiDialect {
     return `cast(${expr} as ${this.type(logical)})`;
   }
 
+  /**
+   * The logical type of a column type as `describe` reports it (information_schema's data_type):
+   * `BIGINT`, `character varying`, `TIMESTAMP WITH TIME ZONE`, `NUMBER(38,0)`, `FLOAT64`, ...
+   * Anything unknown (lists, structs, blobs) reads as text.
+   */
+  logicalType(native: string): LogicalType {
+    const t = native.toLowerCase();
+    if (/^(json|jsonb|variant|object)/.test(t)) return 'json';
+    if (/^(bool)/.test(t)) return 'boolean';
+    if (/^timestamp|^datetime/.test(t)) return 'timestamp';
+    if (t === 'date') return 'date';
+    if (/^(tinyint|smallint|integer|int|int2|int4|utinyint|usmallint)$/.test(t)) return 'integer';
+    if (/^(bigint|int8|int64|hugeint|uinteger|ubigint|uhugeint)$/.test(t) || /^number\(\d+,\s*0\)$/.test(t)) return 'bigint';
+    if (/^(decimal|numeric|number|bignumeric)/.test(t)) return 'numeric';
+    if (/^(double|float|real|float4|float8|float64)/.test(t)) return 'float';
+    return 'string';
+  }
+
   // ── macros: dates, hashing, json, aggregates ────────────────────────────────
   protected checkPart(part: string): DatePart {
     if (!DATE_PARTS.includes(part as DatePart)) throw new DialectError(`unknown date part "${part}"; use one of ${DATE_PARTS.join(', ')}`);
@@ -116,6 +134,16 @@ export abstract class AnsiDialect {
 
   concat(exprs: string[]): string {
     return `concat(${exprs.join(', ')})`;
+  }
+
+  /** 1-based position of the first `needle` in `haystack`, 0 when absent: a plain substring search, no wildcards. */
+  strpos(haystack: string, needle: string): string {
+    return `strpos(${haystack}, ${needle})`;
+  }
+
+  /** A bigint from a string expression of 1 to 15 hex digits (such as the head of an md5). */
+  hexToInt(expr: string): string {
+    return this.cast(`concat('0x', ${expr})`, 'bigint');
   }
 
   /** The string value at a path inside a JSON column, e.g. jsonValue('properties', ['address', 'city']). */

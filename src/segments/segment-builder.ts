@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { parseAsOf } from '../identity/profile-builder';
+import { IDENTITY_TABLES } from '../identity/identity-resolver';
+import { PROFILE_EVENT_COLUMNS } from '../identity/identity-sources';
+import type { ModelNode, Project, SegmentNode } from '../models/project';
+import type { ColumnSpec, LogicalType, Relation, Warehouse } from '../warehouse/warehouse';
+import { queryAll } from '../warehouse/warehouse';
+import { compileSegment, type CompiledSegment, type SegmentCompileContext } from './segment-compiler';
+import { compileSplit } from './segment-split';
+import { SegmentDefinitionError } from './segment-tree';
+
+/**
+ * Building a segment: its current members into its own table, and its entries and exits into
+ * `cdp.segment_membership` (one row per stay: entered_at, exited_at null while still a member), with
+ * one row per build in `cdp.segment_runs` (size, entered, exited), so membership at any time and size
+ * over time can be asked for. The member table, the membership changes and the run row are written in
+ * one transaction: a crash leaves the previous build whole, and the next build records what changed.
+ *
+ * A member whose split group changes (the split was edited) exits and re-enters with the new group.
+ */
+export const SEGMENT_TABLES = { membership: 'segment_membership', runs: 'segment_runs' } as const;
+
+const MEMBERSHIP_COLUMNS: ColumnSpec[] = [
+  { name: 'segment', type: 'string' },
+  { name: 'profile_id', type: 'string' },
+  { name: 'split_group', type: 'string' },
+  { name: 'entered_at', type: 'timestamp' },
+  { name: 'exited_at', type: 'timestamp' },
+];
+const RUN_COLUMNS: ColumnSpec[] = [
+  { name: 'segment', type: 'string' },
+  { name: 'run_at', type: 'timestamp' },
+  { name: 'size', type: 'bigint' },
+  { name: 'entered', type: 'bigint' },
+  { name: 'exited', type: 'bigint' },
+];
+
+export interface SegmentBuildResult {
+  size: number;
+  entered: number;
+  exited: number;
+}
+
+/** Where the segment tables live: beside the identity tables (schema `cdp`). */
+export function segmentTable(project: Project, table: keyof typeof SEGMENT_TABLES): Relation {
+  if (!project.identity) throw new SegmentDefinitionError('segments need profiles; add an identity: section to cdp.yaml');
+  return project.identity.plan.relation(SEGMENT_TABLES[table]);
+}
+
+/** The profiles' traits and the events' properties as they are now in the warehouse, for compiling trees. */
+export async function segmentContext(warehouse: Warehouse, project: Project, now = new Date()): Promise<SegmentCompileContext> {
+  const identity = project.identity;
+  if (!identity) throw new SegmentDefinitionError('segments need profiles; add an identity: section to cdp.yaml');
+  const d = warehouse.dialect;
+  const profiles = identity.plan.relation(IDENTITY_TABLES.profiles);
+  const events = identity.plan.relation(IDENTITY_TABLES.events);
+  const [p, e] = await Promise.all([warehouse.describe(profiles), warehouse.describe(events)]);
+  if (!p) throw new SegmentDefinitionError(`${d.relation(profiles)} does not exist yet: run cdp build first`);
+  const traits = new Map<string, LogicalType>(p.columns.filter((c) => c.name !== 'profile_id').map((c) => [c.name, d.logicalType(c.type)]));
+  const base = new Set<string>(PROFILE_EVENT_COLUMNS);
+  const segmentRelations = new Map<string, Relation>([
+    ...[...project.segments.values()].map((s): [string, Relation] => [s.name, s.relation]),
+    ...[...project.models.values()].filter((m) => m.config.segment).map((m): [string, Relation] => [m.name, m.relation]),
+  ]);
+  return {
+    dialect: d,
+    profiles,
+    traits,
+    events: e
+      ? {
+          relation: events,
+          profileId: 'profile_id',
+          name: 'event',
+          time: 'occurred_at',
+          properties: new Map(e.columns.filter((c) => !base.has(c.name)).map((c) => [c.name, { column: c.name, type: d.logicalType(c.type) }])),
+        }
+      : undefined,
+    segments: (name) => segmentRelations.get(name),
+    asOf: identity.plan.config.as_of ? parseAsOf(identity.plan.config.as_of) : now,
+  };
+}
+
+/** The select of a segment's members with their split group: (profile_id, split_group). */
+export function membersSql(warehouse: Warehouse, node: SegmentNode | ModelNode, ctx: SegmentCompileContext): CompiledSegment {
+  const d = warehouse.dialect;
+  if (node.kind === 'model') {
+    const id = d.quoteIdentifier('profile_id');
+    return { sql: `select distinct ${d.cast(`m.${id}`, 'string')} as ${id}, cast(null as ${d.type('string')}) as split_group from ${d.relation(node.relation)} m where m.${id} is not null`, params: [] };
+  }
+  const members = compileSegment(node.definition, ctx);
+  if (node.definition.split) return compileSplit(d, node.name, node.definition.split, members);
+  return { sql: `select m.profile_id, cast(null as ${d.type('string')}) as split_group from (\n${members.sql}\n) m`, params: members.params };
+}
+
+/**
+ * Builds one segment (a tree segment, or a SQL segment model already materialized): its member
+ * table (tree segments), entries and exits, and a run row, at time `now`.
+ */
+export async function buildSegment(warehouse: Warehouse, project: Project, node: SegmentNode | ModelNode, now = new Date()): Promise<SegmentBuildResult> {
+  const d = warehouse.dialect;
+  const membership = segmentTable(project, 'membership');
+  const runs = segmentTable(project, 'runs');
+  await warehouse.ensureSchema(membership.schema, membership.database);
+  await warehouse.execute(d.createTableFromColumns(membership, MEMBERSHIP_COLUMNS, { ifNotExists: true }));
+  await warehouse.execute(d.createTableFromColumns(runs, RUN_COLUMNS, { ifNotExists: true }));
+
+  const ctx = await segmentContext(warehouse, project, now);
+  const members = membersSql(warehouse, node, ctx);
+  const stage = warehouse.scratchRelation(`_segment_${randomBytes(4).toString('hex')}`, membership);
+  const s = d.relation(stage);
+  const m = d.relation(membership);
+  const name = d.literal(node.name);
+  const at = d.timestampLiteral(now);
+  const sameGroup = `coalesce(x.split_group, '') = coalesce(m.split_group, '')`;
+  try {
+    await warehouse.execute(`create table ${s} as\nselect distinct profile_id, split_group from (\n${members.sql}\n) x`, members.params);
+    await warehouse.transaction([
+      ...(node.kind === 'segment' ? d.createTable(node.relation, `select profile_id, split_group from ${s}`) : []),
+      // exits: open stays whose profile is no longer a member (or is, in another split group)
+      `update ${m} set exited_at = ${at}
+where segment = ${name} and exited_at is null
+  and not exists (select 1 from ${s} x where x.profile_id = ${m}.profile_id and coalesce(x.split_group, '') = coalesce(${m}.split_group, ''))`,
+      // entries: members without an open stay
+      `insert into ${m} (segment, profile_id, split_group, entered_at, exited_at)
+select ${name}, x.profile_id, x.split_group, ${at}, null from ${s} x
+where not exists (select 1 from ${m} m where m.segment = ${name} and m.exited_at is null and m.profile_id = x.profile_id and ${sameGroup})`,
+      `insert into ${d.relation(runs)} (segment, run_at, size, entered, exited)
+select ${name}, ${at}, (select count(*) from ${s}),
+  (select count(*) from ${m} where segment = ${name} and entered_at = ${at}),
+  (select count(*) from ${m} where segment = ${name} and exited_at = ${at})`,
+    ]);
+  } finally {
+    await warehouse.execute(d.drop(stage, 'table')).catch(() => undefined);
+  }
+  const [row] = await queryAll(warehouse, `select size, entered, exited from ${d.relation(runs)} where segment = ? and run_at = ${at}`, [node.name]);
+  return { size: Number(row?.size ?? 0), entered: Number(row?.entered ?? 0), exited: Number(row?.exited ?? 0) };
+}
