@@ -72,6 +72,8 @@ export async function buildProfiles(
       traitParts.push((attributed) => traitSelects.push({ name: trait.name, sql: mergedTraitSql(d, trait, cols, attributed) }));
     }
     for (const ct of config.computed_traits) {
+      // a plain count needs no column, but still the source's rows attributed
+      if (!needs.has(ct.from)) needs.set(ct.from, new Map());
       const column = ct.column ? need(ct.from, ref(ct.from, ct.column), true) : undefined;
       const filters = Object.entries(ct.where).map(([c, v]) => {
         const col = ref(ct.from, c);

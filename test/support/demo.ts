@@ -1,8 +1,9 @@
 /** Facts about the demo project (cdp.yaml, models/, seeds/ at the repo root) that several suites check. */
 
 /**
- * The demo's 12 models in DAG order (parents first, ties by name); stg_events reads the cdp.raw_events
- * source, and the profile models read cdp.profiles, so they run after the identity step.
+ * The demo's 13 models in DAG order (parents first, ties by name); stg_events reads the cdp.raw_events
+ * source, and the profile models read cdp.profiles, so they run after the identity step; at_churn_risk
+ * (a SQL segment) reads the profile models.
  */
 export const DEMO_MODELS: readonly string[] = [
   'stg_events',
@@ -17,7 +18,11 @@ export const DEMO_MODELS: readonly string[] = [
   'stg_web_events',
   'profile_churn_risk',
   'profile_rfm',
+  'at_churn_risk',
 ];
+
+/** The demo's condition-tree segments (segments/*.yaml), in DAG order; they run after the identity step. */
+export const DEMO_SEGMENTS: readonly string[] = ['cart_abandoners', 'high_value_customers', 'new_customers'];
 
 /** The demo's 2 seeds, in DAG order. */
 export const DEMO_SEEDS: readonly string[] = ['online_retail', 'web_events'];
@@ -28,7 +33,8 @@ export const DEMO_IDENTITY = 'identity';
 /**
  * Every node of the demo in DAG order: the seeds, the models, and the identity step, which runs after
  * the models it reads (stg_customers, stg_orders, stg_web_events) and before the models that read
- * cdp.profiles (profile_churn_risk, profile_rfm).
+ * cdp.profiles (profile_churn_risk, profile_rfm) and the segments (at_churn_risk, a SQL segment, reads
+ * the profile models).
  */
 export const DEMO_ORDER: readonly string[] = [
   'online_retail',
@@ -44,12 +50,14 @@ export const DEMO_ORDER: readonly string[] = [
   'web_events',
   'stg_web_events',
   DEMO_IDENTITY,
+  ...DEMO_SEGMENTS,
   'profile_churn_risk',
   'profile_rfm',
+  'at_churn_risk',
 ];
 
-/** The number of data tests of the demo: 22 on the retail models and seed, 12 on the event staging models, 8 on stg_web_events, 17 on the profile models. */
-export const DEMO_TEST_COUNT = 59;
+/** The number of data tests of the demo: 22 on the retail models and seed, 12 on the event staging models, 8 on stg_web_events, 17 on the profile models, 2 on the SQL segment. */
+export const DEMO_TEST_COUNT = 61;
 
 /** The 12 data tests on the event staging models (stg_events, stg_identifies, stg_pages, stg_tracks), in order. */
 export const DEMO_EVENT_TESTS: readonly string[] = [

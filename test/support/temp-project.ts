@@ -18,7 +18,7 @@ export class TempProject {
   /** A copy of the demo project (cdp.yaml, models/, seeds/) to work on. */
   static demo(): TempProject {
     const p = new TempProject();
-    for (const item of ['cdp.yaml', 'models', 'seeds']) cpSync(join(REPO_ROOT, item), join(p.dir, item), { recursive: true });
+    for (const item of ['cdp.yaml', 'models', 'seeds', 'segments']) cpSync(join(REPO_ROOT, item), join(p.dir, item), { recursive: true });
     return p;
   }
 

@@ -35,7 +35,7 @@ function loadError(yaml: string, env: NodeJS.ProcessEnv = {}): { message: string
   throw new Error(`expected a ConfigError for:\n${yaml}`);
 }
 
-const DEFAULT_PATHS = { models: 'models', seeds: 'seeds', target: 'target' };
+const DEFAULT_PATHS = { models: 'models', seeds: 'seeds', segments: 'segments', target: 'target' };
 const DEFAULT_INGEST = { max_buffered_events: 100_000, flush_concurrency: 2, schema: 'cdp' };
 
 describe('the demo cdp.yaml', () => {

@@ -7,7 +7,7 @@ import { DagError, ModelGraph } from '../../src/models/dag';
 import { loadProject, ProjectError, suggest, type Project } from '../../src/models/project';
 import { renderModel } from '../../src/models/renderer';
 import { dialectFor } from '../../src/warehouse/dialects';
-import { DEMO_EVENT_TESTS, DEMO_IDENTITY, DEMO_MODELS, DEMO_ORDER, DEMO_SEEDS, DEMO_TEST_COUNT } from '../support/demo';
+import { DEMO_EVENT_TESTS, DEMO_IDENTITY, DEMO_MODELS, DEMO_ORDER, DEMO_SEEDS, DEMO_SEGMENTS, DEMO_TEST_COUNT } from '../support/demo';
 import { TempProject } from '../support/temp-project';
 
 const temps: TempProject[] = [];
@@ -78,7 +78,7 @@ describe('loadProject', () => {
   it('reads the demo event staging models and the cdp.raw_events source they read', () => {
     const p = demo();
     // raw_events, and the identity tables (the demo's cdp.yaml has an identity section)
-    expect([...p.sources.keys()]).toEqual(['cdp.raw_events', 'cdp.profiles', 'cdp.identity_graph', 'cdp.profile_merges', 'cdp.identity_blocked_edges']);
+    expect([...p.sources.keys()]).toEqual(['cdp.raw_events', 'cdp.profiles', 'cdp.identity_graph', 'cdp.profile_merges', 'cdp.identity_blocked_edges', 'cdp.profile_events']);
     expect(p.sources.get('cdp.raw_events')!.relation).toEqual({ schema: 'cdp', name: 'raw_events' });
     expect(p.models.get('stg_events')).toMatchObject({
       path: 'models/staging/events/stg_events.sql',
@@ -112,7 +112,7 @@ describe('loadProject', () => {
     }
     const graph = new ModelGraph(p);
     expect(graph.parentsOf(DEMO_IDENTITY)).toEqual(['stg_customers', 'stg_orders', 'stg_web_events']);
-    expect([...graph.childrenOf(DEMO_IDENTITY)].sort()).toEqual(['profile_churn_risk', 'profile_rfm']);
+    expect([...graph.childrenOf(DEMO_IDENTITY)].sort()).toEqual([...DEMO_SEGMENTS, 'profile_churn_risk', 'profile_rfm']);
   });
 
   it('a model with no yml is a view with defaults', () => {
@@ -139,13 +139,13 @@ describe('loadProject', () => {
 
   it('unknown ref: names the model file and suggests the close name', () => {
     const e = errorOf(ProjectError, () => projectOf({ 'models/stg_orders.sql': 'select 1 as x', 'models/marts/report.sql': 'select * from {{ref "stg_order"}}' }));
-    expect(e.message).toBe('models/marts/report.sql: ref "stg_order" is not a model or seed (did you mean "stg_orders"?)');
+    expect(e.message).toBe('models/marts/report.sql: ref "stg_order" is not a model, seed or segment (did you mean "stg_orders"?)');
     expect(e.code).toBe('PROJECT_INVALID');
   });
 
   it('unknown ref with nothing close: no suggestion', () => {
     const e = errorOf(ProjectError, () => projectOf({ 'models/stg_orders.sql': 'select 1 as x', 'models/report.sql': 'select * from {{ref "web_events"}}' }));
-    expect(e.message).toBe('models/report.sql: ref "web_events" is not a model or seed');
+    expect(e.message).toBe('models/report.sql: ref "web_events" is not a model, seed or segment');
   });
 
   it('a ref without a quoted name is an error naming the file', () => {
@@ -303,7 +303,7 @@ describe('ModelGraph', () => {
   it('node: unknown names are MODEL_NOT_FOUND with a suggestion', () => {
     const e = errorOf(DagError, () => new ModelGraph(demo()).node('stg_order'));
     expect(e.code).toBe('MODEL_NOT_FOUND');
-    expect(e.message).toBe('no model or seed named "stg_order" (did you mean "stg_orders"?)');
+    expect(e.message).toBe('no model, seed or segment named "stg_order" (did you mean "stg_orders"?)');
   });
 
   describe('select (demo project)', () => {
@@ -320,7 +320,7 @@ describe('ModelGraph', () => {
     const ALL = DEMO_ORDER;
     const STAGING = ['stg_events', 'stg_identifies', 'stg_order_lines', 'stg_orders', 'stg_customers', 'stg_pages', 'stg_tracks', 'stg_web_events'];
     /** identity resolution and the models on the profiles it builds: below every model it reads */
-    const PROFILES = [DEMO_IDENTITY, 'profile_churn_risk', 'profile_rfm'];
+    const PROFILES = [DEMO_IDENTITY, ...DEMO_SEGMENTS, 'profile_churn_risk', 'profile_rfm', 'at_churn_risk'];
     const EVENTS = ['stg_events', 'stg_identifies', 'stg_pages', 'stg_tracks'];
 
     it.each([
@@ -334,7 +334,7 @@ describe('ModelGraph', () => {
       ['a seed and its descendants', ['web_events+'], ['web_events', 'stg_web_events', ...PROFILES]],
       ['+name of a profile model: the identity step and everything it reads', ['+profile_rfm'], ['online_retail', 'stg_order_lines', 'stg_orders', 'stg_customers', 'web_events', 'stg_web_events', DEMO_IDENTITY, 'profile_rfm']],
       ['the identity step by name', [DEMO_IDENTITY], [DEMO_IDENTITY]],
-      ['identity+1: the models reading the profiles', ['identity+1'], PROFILES],
+      ['identity+1: the segments and the models reading the profiles', ['identity+1'], [DEMO_IDENTITY, ...DEMO_SEGMENTS, 'profile_churn_risk', 'profile_rfm']],
       ['a model reading only a source has no ancestor', ['+stg_events'], ['stg_events']],
       ['the event models descend from stg_events', ['stg_events+'], EVENTS],
       ['+name of an event model', ['+stg_tracks'], ['stg_events', 'stg_tracks']],
