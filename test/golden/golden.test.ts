@@ -34,6 +34,7 @@ const DEMO_MODELS = [
   'stg_web_events',
   'profile_rfm',
   'profile_churn_risk',
+  'at_churn_risk',
 ];
 const INCREMENTAL_MODELS = ['daily_revenue'];
 

@@ -49,6 +49,11 @@ export class PostgresDialect extends AnsiDialect {
     return `encode(sha256(convert_to(${expr}, 'UTF8')), 'hex')`;
   }
 
+  /** Hex digits to a bigint through a bit string, zero-padded to 64 bits. */
+  override hexToInt(expr: string): string {
+    return `cast(cast(concat('x', lpad(${expr}, 16, '0')) as bit(64)) as bigint)`;
+  }
+
   override jsonValue(expr: string, path: string[]): string {
     // parenthesized: #>> binds like any operator, so `'x' || a #>> '{b}'` would apply #>> to ('x' || a)
     return `((${expr})::jsonb #>> ${this.stringLiteral(`{${path.map((p) => `"${p.replace(/["\\]/g, '\\$&')}"`).join(',')}}`)})`;

@@ -40,6 +40,14 @@ export class SnowflakeDialect extends AnsiDialect {
     return `sha2(${expr}, 256)`;
   }
 
+  override strpos(haystack: string, needle: string): string {
+    return `position(${needle}, ${haystack})`;
+  }
+
+  override hexToInt(expr: string): string {
+    return `to_number(${expr}, 'XXXXXXXXXXXXXXX')`;
+  }
+
   override jsonValue(expr: string, path: string[]): string {
     return `get_path(${expr}, ${this.stringLiteral(path.map((p) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? p : `"${p}"`)).join('.'))})::varchar`;
   }
