@@ -17,6 +17,10 @@ import { loadProject, type Project } from '../../src/models/project';
 import { dialectFor, DIALECT_NAMES, type DialectName } from '../../src/warehouse/dialects';
 import { REPO_ROOT, TempProject } from '../support/temp-project';
 
+import { membersSql } from '../../src/segments/segment-builder';
+import type { SegmentCompileContext } from '../../src/segments/segment-compiler';
+import type { LogicalType, Warehouse } from '../../src/warehouse/warehouse';
+
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const GOLDEN_DIR = __dirname;
 
@@ -113,8 +117,40 @@ describe.each(DIALECT_NAMES)('golden SQL: %s', (dialectName) => {
     expectGolden(`${dialectName}/tests/${test.name}.sql`, compiled.sql);
   });
 
+  // the demo's condition-tree segments, compiled against the demo's profile and event columns
+  const segmentContext: SegmentCompileContext = {
+    dialect,
+    profiles: project.identity!.plan.relation('profiles'),
+    traits: new Map<string, LogicalType>([
+      ...(['customer_id', 'email', 'phone', 'first_name', 'last_name', 'country', 'last_product_viewed'] as const).map((t): [string, LogicalType] => [t, 'string']),
+      ...(['orders', 'orders_90d', 'page_views_30d'] as const).map((t): [string, LogicalType] => [t, 'bigint']),
+      ['lifetime_value', 'float'],
+      ...(['first_seen', 'last_seen', 'updated_at', 'first_order_at', 'last_order_at', 'last_seen_at'] as const).map((t): [string, LogicalType] => [t, 'timestamp']),
+    ]),
+    events: {
+      relation: project.identity!.plan.relation('profile_events'),
+      profileId: 'profile_id',
+      name: 'event',
+      time: 'occurred_at',
+      properties: new Map<string, { column: string; type: LogicalType }>([
+        ['revenue', { column: 'revenue', type: 'float' }],
+        ...(['product_id', 'order_id', 'page_path', 'country'] as const).map((c): [string, { column: string; type: LogicalType }] => [c, { column: c, type: 'string' }]),
+      ]),
+    },
+    segments: (name) => project.segments.get(name)?.relation ?? project.models.get(name)?.relation,
+    asOf: new Date('2010-12-24T00:00:00Z'),
+  };
+  const segmentNames = [...project.segments.keys()];
+
+  it.each(segmentNames)('segment %s', (name) => {
+    const { sql, params } = membersSql({ dialect } as Warehouse, project.segments.get(name)!, segmentContext);
+    expect(sql.split('?').length - 1).toBe(params.length);
+    expectGolden(`${dialectName}/segments/${name}.sql`, `${sql}\n-- params: ${JSON.stringify(params)}`);
+  });
+
   it('has no stale golden files', () => {
     const expected = new Set([
+      ...segmentNames.map((s) => `${dialectName}/segments/${s}.sql`),
       ...DEMO_MODELS.map((m) => `${dialectName}/${m}.sql`),
       ...INCREMENTAL_MODELS.map((m) => `${dialectName}/${m}.incremental.sql`),
       ...project.tests.map((t) => `${dialectName}/tests/${t.name}.sql`),
