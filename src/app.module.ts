@@ -9,6 +9,7 @@ import { SourcesModule } from './sources/sources.module';
 import { IngestModule } from './ingest/ingest.module';
 import { LoadsModule } from './loads/loads.module';
 import { ProfilesModule } from './profiles/profiles.module';
+import { SegmentsModule } from './segments/segments.module';
 import { WorkspaceModule } from './workspace/workspace.module';
 
 @Module({})
@@ -27,6 +28,7 @@ export class AppModule {
         IngestModule,
         LoadsModule,
         ProfilesModule,
+        SegmentsModule,
       ],
     };
   }

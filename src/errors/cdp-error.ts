@@ -17,7 +17,8 @@ export type CdpErrorCode =
   | 'INGEST_BUSY'
   | 'SOURCE_NOT_FOUND'
   | 'PROFILE_NOT_FOUND'
-  | 'PROFILES_UNAVAILABLE';
+  | 'PROFILES_UNAVAILABLE'
+  | 'SEGMENT_NOT_FOUND';
 
 export class CdpError extends Error {
   constructor(

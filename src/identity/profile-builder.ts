@@ -127,11 +127,13 @@ export async function buildProfileEvents(warehouse: Warehouse, plan: IdentityPla
   const streamsOf = (name: string) => plan.events.filter((e) => e.properties.some((p) => p.name === name)).length;
   const q = (n: string) => d.quoteIdentifier(n);
   const branches = plan.events.map((stream) => {
+    // a property this stream lacks is a bare null in the union's select list, where every warehouse
+    // types it from the other branches (inside a subquery PostgreSQL would make it text)
+    const present = names.filter((name) => stream.properties.some((x) => x.name === name));
     const cols: Render[] = [
       () => `${stream.nameColumn ? columnSql(d, stream.nameColumn) : d.literal(stream.name!)} as ${q('event')}`,
-      ...names.map((name): Render => () => {
-        const p = stream.properties.find((x) => x.name === name);
-        if (!p) return `null as ${q(name)}`;
+      ...present.map((name): Render => () => {
+        const p = stream.properties.find((x) => x.name === name)!;
         const declared = plan.events.flatMap((e) => e.properties).find((x) => x.name === name && x.type)?.type;
         const type: LogicalType | undefined = declared ?? (p.column.path.length || streamsOf(name) > 1 ? 'string' : undefined);
         return `${type ? d.cast(valueSql(d, p.column), type) : valueSql(d, p.column)} as ${q(name)}`;
@@ -139,7 +141,8 @@ export async function buildProfileEvents(warehouse: Warehouse, plan: IdentityPla
       ...stream.where.map((w, k): Render => () => `${w.column.path.length ? columnSql(d, w.column) : valueSql(d, w.column)} as ${q(`cdp_where${k}`)}`),
     ];
     const filters = stream.where.map((w, k) => ` and ${q(`cdp_where${k}`)} in (${w.values.map((v) => d.literal(w.column.path.length ? String(v) : v)).join(', ')})`);
-    return `select profile_id, ts as ${q('occurred_at')}, ${d.literal(stream.source.name)} as ${q('source')}, ${[q('event'), ...names.map(q)].join(', ')}
+    const props = names.map((name) => (present.includes(name) ? q(name) : `null as ${q(name)}`));
+    return `select profile_id, ts as ${q('occurred_at')}, ${d.literal(stream.source.name)} as ${q('source')}, ${[q('event'), ...props].join(', ')}
 from (
 ${attributionSql(d, stream.source, graph, phones, cols)}
 ) a

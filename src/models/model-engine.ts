@@ -60,6 +60,7 @@ export class ModelEngine {
     options: JobOptions,
     body: (project: Project, graph: ModelGraph, invocationId: string, results: NodeResult[]) => Promise<void>,
   ): Promise<JobResult> {
+    await this.ws.refreshSegments();
     const project = this.ws.project();
     const graph = new ModelGraph(project);
     graph.select(options.select); // reject a bad selector before anything is recorded

@@ -268,6 +268,9 @@ function loadSegments(project: Project, apiSegments: SegmentDefinition[]): void 
   for (const [definition, path] of found) {
     const { name } = definition;
     const clash = segments.get(name)?.path ?? models.get(name)?.path ?? seeds.get(name)?.path ?? (name === IDENTITY_NODE ? 'the identity step' : undefined);
+    // a file added later under the name of an API segment wins (files are read first); the API one
+    // stays in the control store, out of the build, until it is deleted or the file renamed
+    if (clash && path === 'api') continue;
     if (clash) throw new ProjectError(`${path}: name: "${name}" is already ${clash === 'api' ? 'a segment created through the API' : `taken by ${clash}`}`);
     segments.set(name, { kind: 'segment', name, path, description: definition.description, definition, refs: segmentRefs(definition.where), relation: { ...target, name } });
   }

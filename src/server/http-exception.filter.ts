@@ -19,6 +19,7 @@ const STATUS: Record<CdpErrorCode, number> = {
   SOURCE_NOT_FOUND: 404,
   PROFILE_NOT_FOUND: 404,
   PROFILES_UNAVAILABLE: 503,
+  SEGMENT_NOT_FOUND: 404,
 };
 
 const logger = new Logger('http');

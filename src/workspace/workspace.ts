@@ -5,6 +5,8 @@ import { modelSchema, openWarehouse } from '../warehouse/warehouse.factory';
 import { ensureRawEvents, rawEventsRelation } from '../ingest/raw-events';
 import type { Warehouse } from '../warehouse/warehouse';
 import { loadProject, type Project } from '../models/project';
+import type { SegmentDefinition } from '../segments/segment-tree';
+import { SegmentsRepository } from '../segments/segments.repository';
 
 const PROFILES_CHANGED = 'profiles-changed';
 
@@ -16,6 +18,8 @@ const PROFILES_CHANGED = 'profiles-changed';
 export class Workspace {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly signals = new EventEmitter();
+  /** the segments created through the API (control store), as of the last refreshSegments() */
+  private apiSegments: SegmentDefinition[] = [];
 
   private constructor(
     readonly config: CdpConfig,
@@ -30,19 +34,30 @@ export class Workspace {
       try {
         // the engine's own tables exist before any model can read them
         await ensureRawEvents(warehouse, rawEventsRelation(config.ingest.schema, modelSchema(config.warehouse).database));
+        const ws = new Workspace(config, warehouse, store);
+        await ws.refreshSegments();
+        return ws;
       } catch (e) {
         await warehouse.close();
         throw e;
       }
-      return new Workspace(config, warehouse, store);
     } catch (e) {
       await store.destroy();
       throw e;
     }
   }
 
+  /** The project files, with the segments created through the API as of the last refreshSegments(). */
   project(): Project {
-    return loadProject(this.config);
+    return loadProject(this.config, this.apiSegments);
+  }
+
+  /**
+   * Re-reads the API's segments from the control store: several service replicas (and the CLI) may
+   * share one PostgreSQL store, so jobs call it before they load the project.
+   */
+  async refreshSegments(): Promise<void> {
+    this.apiSegments = (await new SegmentsRepository(this.store).list()).map((s) => s.definition);
   }
 
   /** Runs jobs that write to the warehouse one at a time, in arrival order. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { hashToken } from '../../src/auth/admin-token';
 import { Workspace } from '../../src/workspace/workspace';
-import { DEMO_IDENTITY, DEMO_MODELS, DEMO_SEEDS, DEMO_TEST_COUNT } from '../support/demo';
+import { DEMO_IDENTITY, DEMO_MODELS, DEMO_SEEDS, DEMO_SEGMENTS, DEMO_TEST_COUNT } from '../support/demo';
 import { TempProject } from '../support/temp-project';
 import { answer, type Answer, type Json, startApp } from '../support/test-app';
 
@@ -157,7 +157,8 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
       expect(results.filter((r) => r.kind === 'model').map((r) => r.node)).toEqual(DEMO_MODELS);
       expect(results.filter((r) => r.kind === 'identity').map((r) => r.node)).toEqual([DEMO_IDENTITY]);
       expect(results.filter((r) => r.kind === 'test')).toHaveLength(DEMO_TEST_COUNT);
-      expect(results).toHaveLength(DEMO_SEEDS.length + DEMO_MODELS.length + 1 + DEMO_TEST_COUNT);
+      expect(results.filter((r) => r.kind === 'segment').map((r) => r.node)).toEqual(DEMO_SEGMENTS);
+      expect(results).toHaveLength(DEMO_SEEDS.length + DEMO_MODELS.length + 1 + DEMO_SEGMENTS.length + DEMO_TEST_COUNT);
       expect(results.every((r) => r.status === 'success' || r.status === 'pass')).toBe(true);
     });
 
@@ -221,8 +222,10 @@ describe('HTTP API with CDP_ADMIN_TOKEN', () => {
       expect(res.status).toBe(200);
       expect(res.body.status).toBe('success');
       const nodes = (res.body.results as { node: string; status: string }[]).map((r) => r.node);
-      // identity resolution reads stg_orders, and the profile models read its profiles
-      expect([...nodes].sort()).toEqual(['customer_summary', 'daily_revenue', DEMO_IDENTITY, 'profile_churn_risk', 'profile_rfm', 'stg_customers', 'stg_orders']);
+      // identity resolution reads stg_orders, and the segments and profile models read its profiles
+      expect([...nodes].sort()).toEqual(
+        ['at_churn_risk', 'customer_summary', 'daily_revenue', DEMO_IDENTITY, ...DEMO_SEGMENTS, 'profile_churn_risk', 'profile_rfm', 'stg_customers', 'stg_orders'].sort(),
+      );
       expect(nodes[0]).toBe('stg_orders');
       expect(res.body.results.every((r: { status: string }) => r.status === 'success')).toBe(true);
     });

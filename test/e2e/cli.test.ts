@@ -55,7 +55,7 @@ describe('the demo project', () => {
     const { code, stdout, stderr } = await cdp(['compile', '-p', p.dir]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^12 models and 59 tests compiled for duckdb into target\/compiled\/duckdb\/$/m);
+    expect(stdout).toMatch(/^13 models and 61 tests compiled for duckdb into target\/compiled\/duckdb\/$/m);
     const files = [
       'staging/events/stg_events.sql',
       'staging/events/stg_identifies.sql',
@@ -85,27 +85,33 @@ describe('the demo project', () => {
     const { code, stdout, stderr } = await cdp(['build', '-p', p.dir]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    // the 2 seeds, the 12 models and the identity step, in DAG order: the event views build with no event sent yet
-    expect(stdout).toMatch(/ 1 of 15 OK\s+seed online_retail \.+ \[42,481 rows in [\d.]+s\]/);
-    expect(stdout).toMatch(/ 2 of 15 OK\s+view stg_events \.+ \[in [\d.]+s\]/);
-    expect(stdout).toMatch(/ 3 of 15 OK\s+view stg_identifies \.+ \[in [\d.]+s\]/);
-    expect(stdout).toMatch(/ 4 of 15 OK\s+view stg_order_lines \.+ \[in [\d.]+s\]/);
-    expect(stdout).toMatch(/ 5 of 15 OK\s+table stg_orders \.+ \[2,025 rows in [\d.]+s\]/);
-    expect(stdout).toMatch(/ 6 of 15 OK\s+incremental daily_revenue \.+ \[20 rows/);
-    expect(stdout).toMatch(/ 7 of 15 OK\s+table stg_customers \.+ \[948 rows/);
-    expect(stdout).toMatch(/ 8 of 15 OK\s+table customer_summary \.+ \[948 rows/);
-    expect(stdout).toMatch(/ 9 of 15 OK\s+view stg_pages \.+ \[in [\d.]+s\]/);
-    expect(stdout).toMatch(/10 of 15 OK\s+view stg_tracks \.+ \[in [\d.]+s\]/);
-    expect(stdout).toMatch(/11 of 15 OK\s+seed web_events \.+ \[26,440 rows/);
-    expect(stdout).toMatch(/12 of 15 OK\s+table stg_web_events \.+ \[26,440 rows/);
+    // the 2 seeds, the 13 models, the identity step and the 3 tree segments, in DAG order: the event views build with no event sent yet
+    expect(stdout).toMatch(/ 1 of 19 OK\s+seed online_retail \.+ \[42,481 rows in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 2 of 19 OK\s+view stg_events \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 3 of 19 OK\s+view stg_identifies \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 4 of 19 OK\s+view stg_order_lines \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 5 of 19 OK\s+table stg_orders \.+ \[2,025 rows in [\d.]+s\]/);
+    expect(stdout).toMatch(/ 6 of 19 OK\s+incremental daily_revenue \.+ \[20 rows/);
+    expect(stdout).toMatch(/ 7 of 19 OK\s+table stg_customers \.+ \[948 rows/);
+    expect(stdout).toMatch(/ 8 of 19 OK\s+table customer_summary \.+ \[948 rows/);
+    expect(stdout).toMatch(/ 9 of 19 OK\s+view stg_pages \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/10 of 19 OK\s+view stg_tracks \.+ \[in [\d.]+s\]/);
+    expect(stdout).toMatch(/11 of 19 OK\s+seed web_events \.+ \[26,440 rows/);
+    expect(stdout).toMatch(/12 of 19 OK\s+table stg_web_events \.+ \[26,440 rows/);
     // identity resolution: one profile per customer (948), guest, newsletter lead and anonymous visitor
     // (4,334 identifiers; the two family computers' second logins are blocked by the user_id limit)
-    expect(stdout).toMatch(/13 of 15 OK\s+identity \.+ \[1,575 profiles, 4,334 identifiers, 26,135 events, full, 2 blocked links in [\d.]+s\]/);
+    expect(stdout).toMatch(/13 of 19 OK\s+identity \.+ \[1,575 profiles, 4,334 identifiers, 26,135 events, full, 2 blocked links in [\d.]+s\]/);
+    // the segments: members, and how many entered and left since the last build (this is the first)
+    expect(stdout).toMatch(/14 of 19 OK\s+segment cart_abandoners \.+ \[154 members, \+154 -0 in [\d.]+s\]/);
+    expect(stdout).toMatch(/15 of 19 OK\s+segment high_value_customers \.+ \[83 members, \+83 -0 in [\d.]+s\]/);
+    expect(stdout).toMatch(/16 of 19 OK\s+segment new_customers \.+ \[71 members, \+71 -0 in [\d.]+s\]/);
     // every customer, and the 885 of them with an order that was not cancelled
-    expect(stdout).toMatch(/14 of 15 OK\s+table profile_churn_risk \.+ \[948 rows/);
-    expect(stdout).toMatch(/15 of 15 OK\s+table profile_rfm \.+ \[885 rows/);
-    // then the 59 data tests, all passing
-    expect(stdout.match(/^\s*\d+ of 59 PASS\s+test /gm)).toHaveLength(59);
+    expect(stdout).toMatch(/17 of 19 OK\s+table profile_churn_risk \.+ \[948 rows/);
+    expect(stdout).toMatch(/18 of 19 OK\s+table profile_rfm \.+ \[885 rows/);
+    // a SQL segment: valuable customers at high churn risk
+    expect(stdout).toMatch(/19 of 19 OK\s+table at_churn_risk \.+ \[120 members, \+120 -0 in [\d.]+s\]/);
+    // then the 61 data tests, all passing
+    expect(stdout.match(/^\s*\d+ of 61 PASS\s+test /gm)).toHaveLength(61);
     expect(stdout).toMatch(/PASS\s+test unique_customer_summary_customer_id \.+/);
     expect(stdout).toMatch(/PASS\s+test accepted_values_stg_events_type \.+/);
     expect(stdout).toMatch(/PASS\s+test not_null_stg_tracks_event \.+/);
@@ -113,7 +119,7 @@ describe('the demo project', () => {
     expect(stdout).toMatch(/PASS\s+test not_null_profile_churn_risk_days_since_last_activity \.+/);
     expect(stdout).toMatch(/PASS\s+test accepted_values_profile_rfm_rfm_segment \.+/);
     expect(stdout).not.toMatch(/\b(ERROR|FAIL|SKIP)\b/);
-    expect(stdout).toMatch(/build finished: 74 ok\n$/);
+    expect(stdout).toMatch(/build finished: 80 ok\n$/);
   });
 
   it('cdp run -s nope exits non-zero and says the selector matches nothing', async () => {

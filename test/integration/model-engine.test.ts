@@ -8,7 +8,7 @@ import { openControlStore } from '../../src/store/control-store';
 import { queryAll, queryValue, type Row } from '../../src/warehouse/warehouse';
 import { Workspace } from '../../src/workspace/workspace';
 import { dropSchema, POSTGRES_URL, requirePostgres, uniqueSchema } from '../support/postgres';
-import { DEMO_EVENT_TESTS, DEMO_IDENTITY, DEMO_MODELS, DEMO_SEEDS, DEMO_TEST_COUNT } from '../support/demo';
+import { DEMO_EVENT_TESTS, DEMO_IDENTITY, DEMO_MODELS, DEMO_SEEDS, DEMO_SEGMENTS, DEMO_TEST_COUNT } from '../support/demo';
 import { TempProject } from '../support/temp-project';
 
 /**
@@ -340,7 +340,7 @@ where version > (select max(version) from {{this}})
 
   test('a template error names the model file and runs nothing', async () => {
     const c = await project({ 'models/bad_ref.sql': `select * from {{ref "nope"}}`, 'models/fine.sql': 'select 1 as x' });
-    await expect(c.engine.run()).rejects.toThrow(/models\/bad_ref\.sql: ref "nope" is not a model or seed/);
+    await expect(c.engine.run()).rejects.toThrow(/models\/bad_ref\.sql: ref "nope" is not a model, seed or segment/);
     expect(await c.ws.warehouse.describe({ schema: c.schema, name: 'fine' })).toBeNull();
   });
 
@@ -464,7 +464,8 @@ where version > (select max(version) from {{this}})
       const tests = job.results.filter((r) => r.kind === 'test');
       expect(tests).toHaveLength(DEMO_TEST_COUNT);
       expect(tests.filter((r) => /_stg_(events|tracks|identifies|pages)_/.test(r.node)).map((r) => r.node)).toEqual(DEMO_EVENT_TESTS);
-      expect(job.results).toHaveLength(DEMO_SEEDS.length + DEMO_MODELS.length + 1 + DEMO_TEST_COUNT);
+      expect(job.results.filter((r) => r.kind === 'segment').map((r) => r.node)).toEqual(DEMO_SEGMENTS);
+      expect(job.results).toHaveLength(DEMO_SEEDS.length + DEMO_MODELS.length + 1 + DEMO_SEGMENTS.length + DEMO_TEST_COUNT);
       expect(byNode(job).get('customer_summary')?.rows).toBe(948);
       expect(await c.value(`select count(*) as n from ${c.rel('customer_summary')}`)).toBe(948);
       expect(byNode(job).get('online_retail')?.rows).toBe(42481);
@@ -520,17 +521,17 @@ describe('control store on PostgreSQL', () => {
     projects.push(p);
     const store = await openControlStore(url, p.dir);
     try {
-      for (const table of ['invocations', 'model_runs', 'test_runs', 'api_tokens', 'sources', 'cdp_migrations']) {
+      for (const table of ['invocations', 'model_runs', 'test_runs', 'api_tokens', 'sources', 'segments', 'cdp_migrations']) {
         expect(await store.schema.hasTable(table)).toBe(true);
       }
-      expect((await store('cdp_migrations').select('name').orderBy('name')).map((r: { name: string }) => r.name)).toEqual(['001_model_runs_and_tokens', '002_sources']);
+      expect((await store('cdp_migrations').select('name').orderBy('name')).map((r: { name: string }) => r.name)).toEqual(['001_model_runs_and_tokens', '002_sources', '003_segments']);
     } finally {
       await store.destroy();
     }
     // opening again applies nothing twice
     const again = await openControlStore(url, p.dir);
     try {
-      expect(await again('cdp_migrations').count({ n: '*' }).first()).toEqual({ n: '2' });
+      expect(await again('cdp_migrations').count({ n: '*' }).first()).toEqual({ n: '3' });
     } finally {
       await again.destroy();
     }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as m001 from './001_model_runs_and_tokens';
 import * as m002 from './002_sources';
+import * as m003 from './003_segments';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -11,6 +12,7 @@ interface Migration {
 const all: Record<string, Migration> = {
   '001_model_runs_and_tokens': m001,
   '002_sources': m002,
+  '003_segments': m003,
 };
 
 export const migrations: Knex.MigrationSource<string> = {
