@@ -69,6 +69,7 @@ describe('the demo project', () => {
       'staging/stg_web_events.sql',
       'profiles/profile_churn_risk.sql',
       'profiles/profile_rfm.sql',
+      'segments/at_churn_risk.sql',
     ];
     // one line per model, in DAG order
     expect([...stdout.matchAll(/^compiled target\/compiled\/duckdb\/models\/(\S+)$/gm)].map((m) => m[1])).toEqual(files);
