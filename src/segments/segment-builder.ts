@@ -8,6 +8,7 @@ import { queryAll } from '../warehouse/warehouse';
 import { compileSegment, type CompiledSegment, type SegmentCompileContext } from './segment-compiler';
 import { compileSplit } from './segment-split';
 import { SegmentDefinitionError } from './segment-tree';
+import { ProfilesUnavailableError } from '../profiles/profiles.service';
 
 /**
  * Building a segment: its current members into its own table, and its entries and exits into
@@ -47,6 +48,13 @@ export function segmentTable(project: Project, table: keyof typeof SEGMENT_TABLE
   return project.identity.plan.relation(SEGMENT_TABLES[table]);
 }
 
+/** Segments are checked against the profiles: before identity resolution has built them, a 503 (try again later). */
+export function profilesNotBuilt(profiles: string): ProfilesUnavailableError {
+  return new ProfilesUnavailableError(
+    `${profiles} does not exist yet: segments are checked against the profiles, which identity resolution builds (cdp build, or POST /api/models/build); this answers as soon as they exist`,
+  );
+}
+
 /** The profiles' traits and the events' properties as they are now in the warehouse, for compiling trees. */
 export async function segmentContext(warehouse: Warehouse, project: Project, now = new Date()): Promise<SegmentCompileContext> {
   const identity = project.identity;
@@ -55,7 +63,7 @@ export async function segmentContext(warehouse: Warehouse, project: Project, now
   const profiles = identity.plan.relation(IDENTITY_TABLES.profiles);
   const events = identity.plan.relation(IDENTITY_TABLES.events);
   const [p, e] = await Promise.all([warehouse.describe(profiles), warehouse.describe(events)]);
-  if (!p) throw new SegmentDefinitionError(`${d.relation(profiles)} does not exist yet: run cdp build first`);
+  if (!p) throw profilesNotBuilt(d.relation(profiles));
   const traits = new Map<string, LogicalType>(p.columns.filter((c) => c.name !== 'profile_id').map((c) => [c.name, d.logicalType(c.type)]));
   const base = new Set<string>(PROFILE_EVENT_COLUMNS);
   const segmentRelations = new Map<string, Relation>([

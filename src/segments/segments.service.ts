@@ -3,11 +3,10 @@ import { CdpError } from '../errors/cdp-error';
 import { ModelGraph } from '../models/dag';
 import { loadProject, suggest, type ModelNode, type Project, type SegmentNode } from '../models/project';
 import { PROFILE_COLUMNS } from '../profiles/profiles.repository';
-import { ProfilesUnavailableError } from '../profiles/profiles.service';
 import { queryAll, type BindValue, type LogicalType, type Relation, type Row } from '../warehouse/warehouse';
 import { Workspace } from '../workspace/workspace';
 import { compileSegment, type CompiledSegment, type SegmentCompileContext } from './segment-compiler';
-import { segmentContext, segmentTable } from './segment-builder';
+import { profilesNotBuilt, segmentContext, segmentTable } from './segment-builder';
 import { compileSplit } from './segment-split';
 import { parseIsoTime, SegmentDefinitionError, type Condition, type SegmentDefinition, type SegmentPreview } from './segment-tree';
 import { SegmentsRepository } from './segments.repository';
@@ -272,7 +271,7 @@ group by a.segment, b.segment`,
     const identity = this.identityOf(project);
     const profiles = identity.relation;
     const info = await this.ws.warehouse.describe(profiles);
-    if (!info) throw this.profilesNotBuilt(profiles);
+    if (!info) throw profilesNotBuilt(this.ws.warehouse.dialect.relation(profiles));
     const traits = info.columns.filter((c) => c.name !== 'profile_id');
     const column = traits.find((c) => c.name === trait);
     if (!column) throw new BadRequestException(`trait: unknown trait "${trait}"${suggest(trait, traits.map((c) => c.name))}`);
@@ -382,14 +381,10 @@ order by 3`;
     return project.identity;
   }
 
-  private profilesNotBuilt(profiles: Relation): ProfilesUnavailableError {
-    return new ProfilesUnavailableError(`${this.ws.warehouse.dialect.relation(profiles)} does not exist yet: segments are checked against the profiles, which identity resolution builds (cdp build, or POST /api/models/build); this answers as soon as they exist`);
-  }
-
   /** The traits and event properties to compile against: a 503 while the profiles are not built. */
   private async context(project: Project): Promise<SegmentCompileContext> {
-    const identity = this.identityOf(project);
-    if (!(await this.ws.warehouse.describe(identity.relation))) throw this.profilesNotBuilt(identity.relation);
+    this.identityOf(project);
+    // segmentContext answers 503 (profilesNotBuilt) while the profiles are not built
     return segmentContext(this.ws.warehouse, project);
   }
 
