@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as m001 from './001_model_runs_and_tokens';
 import * as m002 from './002_sources';
 import * as m003 from './003_segments';
+import * as m004 from './004_destinations_and_syncs';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +14,7 @@ const all: Record<string, Migration> = {
   '001_model_runs_and_tokens': m001,
   '002_sources': m002,
   '003_segments': m003,
+  '004_destinations_and_syncs': m004,
 };
 
 export const migrations: Knex.MigrationSource<string> = {
