@@ -18,7 +18,13 @@ export type CdpErrorCode =
   | 'SOURCE_NOT_FOUND'
   | 'PROFILE_NOT_FOUND'
   | 'PROFILES_UNAVAILABLE'
-  | 'SEGMENT_NOT_FOUND';
+  | 'SEGMENT_NOT_FOUND'
+  | 'SYNC_NOT_FOUND'
+  | 'SYNC_BUSY'
+  | 'CONFLICT'
+  | 'DESTINATION_NOT_FOUND'
+  | 'DESTINATION_INVALID'
+  | 'SECRETS_UNREADABLE';
 
 export class CdpError extends Error {
   constructor(

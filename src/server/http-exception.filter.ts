@@ -20,6 +20,13 @@ const STATUS: Record<CdpErrorCode, number> = {
   PROFILE_NOT_FOUND: 404,
   PROFILES_UNAVAILABLE: 503,
   SEGMENT_NOT_FOUND: 404,
+  SYNC_NOT_FOUND: 404,
+  SYNC_BUSY: 409,
+  CONFLICT: 409,
+  DESTINATION_NOT_FOUND: 404,
+  DESTINATION_INVALID: 400,
+  // the control store's secrets do not open with this key: the server's configuration, not the request
+  SECRETS_UNREADABLE: 500,
 };
 
 const logger = new Logger('http');
