@@ -24,7 +24,8 @@ const helpers: Record<string, Handlebars.HelperDelegate> = {
 };
 function text(value: unknown): string {
   if (value === null || value === undefined) return '';
-  return typeof value === 'object' ? JSON.stringify(plain(value)) : String(value);
+  const v = plain(value);
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 const BUILTINS = new Set(['if', 'unless', 'each', 'with', 'lookup', 'log', ...Object.keys(helpers)]);
 
