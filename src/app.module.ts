@@ -11,6 +11,8 @@ import { LoadsModule } from './loads/loads.module';
 import { ProfilesModule } from './profiles/profiles.module';
 import { SegmentsModule } from './segments/segments.module';
 import { WorkspaceModule } from './workspace/workspace.module';
+import { DestinationsModule } from './destinations/destinations.module';
+import { SyncsModule } from './syncs/syncs.module';
 
 @Module({})
 export class AppModule {
@@ -29,6 +31,8 @@ export class AppModule {
         LoadsModule,
         ProfilesModule,
         SegmentsModule,
+        DestinationsModule,
+        SyncsModule,
       ],
     };
   }

@@ -54,7 +54,17 @@ function jobCommand(name: JobCommand, description: string, extra: (c: Command) =
           const { models, tests } = await engine.compile(options);
           return printCompiled(config, ws.warehouse.dialect.name, models.map((m) => m.compiledPath), tests.length);
         }
-        finish(name, await engine[name](options));
+        let built: string[] = [];
+        const unsubscribe = ws.onBuilt((nodes) => built.push(...nodes));
+        const result = await engine[name](options);
+        unsubscribe();
+        finish(name, result);
+        if (name === 'run' || name === 'build') {
+          built = [...new Set(built)];
+          const { SyncsService } = await import('../syncs/syncs.service');
+          const { runAfterSyncs } = await import('./sync-command');
+          if (!(await runAfterSyncs(new SyncsService(ws), built))) process.exitCode = 1;
+        }
       } finally {
         await ws.close();
       }
@@ -147,6 +157,39 @@ program
     const profile = JSON.parse(json) as Profile;
     const { profileText } = await import('../profiles/profile-text');
     process.stdout.write(`${opts.json ? JSON.stringify(profile, null, 2) : profileText(profile)}\n`);
+  });
+
+program
+  .command('sync [name]')
+  .description('run a sync now (every enabled one with --all), with a progress bar; --plan shows what it would send and sends nothing')
+  .option('--plan', 'print what would be added, changed and removed, with samples; send nothing')
+  .option('--full-resync', 'forget what was sent and send every row again')
+  .option('--all', 'run every enabled sync, one after another')
+  .option('--sample <n>', 'rows shown per kind of change with --plan', '3')
+  .action(async (name: string | undefined, opts: { plan?: boolean; fullResync?: boolean; all?: boolean; sample: string }) => {
+    const config = loadConfig({ projectDir: program.opts<{ projectDir?: string }>().projectDir });
+    if (!name && !opts.all) throw new Error('name a sync (cdp sync cart_abandoners_to_file) or give --all');
+    const sample = Number(opts.sample);
+    if (!Number.isInteger(sample) || sample < 0 || sample > 100) throw new Error('--sample: a whole number from 0 to 100');
+    const cli = await import('./sync-command');
+    const service = await findRunningService(config);
+    const ws = service ? undefined : await Workspace.open(config);
+    try {
+      const { SyncsService } = await import('../syncs/syncs.service');
+      const local = ws ? new SyncsService(ws) : undefined;
+      const names = name ? [name] : local ? (await local.list()).filter((s) => s.enabled).map((s) => s.name) : await remoteSyncNames(service!);
+      if (service) process.stdout.write(`the service is running (pid ${service.pid}, ${service.url}); sending the sync to it\n`);
+      for (const n of names) {
+        if (opts.plan) {
+          process.stdout.write(cli.planText(local ? await local.plan(n, sample) : await cli.planRemote(service!, n, sample)));
+          continue;
+        }
+        const run = local ? await cli.runSyncHere(local, n, opts.fullResync ?? false) : await cli.runSyncRemote(service!, n, opts.fullResync ?? false);
+        if (run.status !== 'succeeded') process.exitCode = 1;
+      }
+    } finally {
+      await ws?.close();
+    }
   });
 
 program
@@ -243,6 +286,13 @@ async function remoteProfile(service: RunningService, ref: ProfileRef, events: n
     }
     throw new Error((JSON.parse(body) as { message?: string }).message ?? `the service answered ${response.status}`);
   }
+}
+
+async function remoteSyncNames(service: RunningService): Promise<string[]> {
+  const response = await fetch(new URL('/api/syncs', service.url), { headers: { authorization: `Bearer ${service.token}` } });
+  const body = (await response.json()) as { name: string; enabled: boolean }[] & { message?: string };
+  if (!response.ok) throw new Error(body.message ?? `the service answered ${response.status}`);
+  return body.filter((s) => s.enabled).map((s) => s.name);
 }
 
 export function main(argv = process.argv): void {

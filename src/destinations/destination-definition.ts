@@ -94,6 +94,8 @@ export interface FieldSpec {
   identifier?: boolean;
 }
 
+// `any` defaults let definitions with their own settings types sit in one registry list
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface ActionDefinition<Settings = any, Options = any> {
   title: string;
   description: string;
@@ -104,8 +106,10 @@ export interface ActionDefinition<Settings = any, Options = any> {
   fields: Record<string, FieldSpec>;
   /** mappings may send fields not listed in `fields` (custom properties) */
   customFields?: boolean;
-  /** rows per performBatch call: the vendor's limit */
+  /** rows per performBatch call by default */
   batchSize: number;
+  /** the most rows a sync may ask for with its `batch_size` option: the vendor's limit (default batchSize) */
+  maxBatchSize?: number;
   /** batches in flight at once for one sync (default 1) */
   concurrency?: number;
   /** find or create what the action writes to (an audience, a list) once per run */
@@ -119,6 +123,7 @@ export interface RateLimit {
   perMs: number;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface DestinationDefinition<Settings = any> {
   slug: string;
   name: string;

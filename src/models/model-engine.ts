@@ -74,6 +74,7 @@ export class ModelEngine {
       } finally {
         await this.history.finishInvocation(invocationId, status);
       }
+      this.ws.notifyBuilt(results.filter((r) => r.status === 'success' && r.kind !== 'test').map((r) => r.node));
       return { invocationId, command, status, results };
     });
   }

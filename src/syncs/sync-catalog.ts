@@ -134,7 +134,7 @@ export async function resolveSync(ws: Pick<Workspace, 'config' | 'store'>, entry
   if (!action.modes.includes(def.mode)) {
     throw new SyncDefinitionError(`${where}: mode: ${destination.definition.name} ${actionName} does not support mode ${def.mode} (modes: ${action.modes.join(', ')})`);
   }
-  engineOptions(def); // throws on a bad engine option
+  const engine = engineOptions(def); // throws on a bad engine option
   const parsed = action.options.safeParse(actionOptions(def));
   if (!parsed.success) throw new SyncDefinitionError(`${where}: ${parsed.error.issues.map((i) => `options${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`).join('; ')}`);
   const mapped = new Set(Object.keys(def.mapping));
@@ -151,7 +151,7 @@ export async function resolveSync(ws: Pick<Workspace, 'config' | 'store'>, entry
   }
   let http;
   try {
-    http = createHttpClient(destination.definition, destination.settings, { instance: destination.instance.name, logger, secrets: destination.secrets });
+    http = createHttpClient(destination.definition, destination.settings, { instance: destination.instance.name, logger, secrets: destination.secrets, timeoutMs: engine.timeout_seconds * 1000 });
   } catch (e) {
     throw new SyncDefinitionError(`${where}: destination ${def.destination}: ${errorMessage(e)}`);
   }

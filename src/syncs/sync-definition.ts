@@ -85,6 +85,8 @@ export const engineOptionsSchema = z
     first_sync: z.enum(['backfill', 'forward_only']).default('backfill'),
     /** rows per batch, below the destination's own limit */
     batch_size: z.number().int().positive().optional(),
+    /** how long one request to the destination may take before it counts as a (retryable) timeout */
+    timeout_seconds: z.number().positive().max(600).default(30),
     /** attempts per batch for retryable failures (429, 5xx, timeouts) before the run stops */
     max_attempts: z.number().int().min(1).max(20).default(6),
   })

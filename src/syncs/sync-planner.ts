@@ -249,3 +249,32 @@ export function rowHash(d: Warehouse['dialect'], exprs: string[]): string {
   });
   return d.md5(d.concat(parts.flatMap((p, i) => (i === 0 ? [p] : ["'|'", p]))));
 }
+
+export interface PlanSample {
+  change: Change;
+  key: string;
+  /** the mapped columns of the row (the snapshot's values for a removal) */
+  row: Record<string, unknown>;
+}
+
+/**
+ * What a run would do now, sending nothing and changing nothing: the counts of each change and up to
+ * `sample` rows of each (`cdp sync --plan`, `GET /api/syncs/:name/plan`).
+ */
+export async function previewPlan(warehouse: Warehouse, spec: PlanSpec, sample = 3): Promise<PlanCounts & { samples: PlanSample[] }> {
+  const d = warehouse.dialect;
+  const q = (c: string) => d.quoteIdentifier(c);
+  const result = await buildPlan(warehouse, spec, { preview: true });
+  try {
+    const samples: PlanSample[] = [];
+    for (const change of CHANGES) {
+      const rows = await queryAll(warehouse, `select * from ${d.relation(result.plan)} where ${q(OP)} = ? order by ${q(SEQ)} limit ${Math.max(0, Math.floor(sample))}`, [change]);
+      for (const r of rows) samples.push({ change, key: String(r[KEY]), row: Object.fromEntries(spec.columns.map((c) => [c, r[c]])) });
+    }
+    const sent = CHANGES.filter((c) => MODE_OPERATIONS[spec.mode][c] !== null);
+    const planned = sent.reduce((n, c) => n + ({ add: result.added, change: result.changed, remove: result.removed } as const)[c], 0);
+    return { ...result, planned, samples };
+  } finally {
+    await warehouse.execute(d.drop(result.plan, 'table'));
+  }
+}

@@ -224,7 +224,7 @@ export class SyncRunner {
     const d = wh.dialect;
     const q = (c: string) => d.quoteIdentifier(c);
     const def = target.definition;
-    const batchSize = Math.max(1, Math.min(target.action.batchSize, engine.batch_size ?? Infinity));
+    const batchSize = Math.max(1, Math.min(engine.batch_size ?? target.action.batchSize, target.action.maxBatchSize ?? target.action.batchSize));
     const pageSize = batchSize * Math.max(1, target.action.concurrency ?? 1);
     const ctx: ActionContext = {
       settings: target.destination.settings,

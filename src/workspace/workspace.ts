@@ -9,6 +9,7 @@ import type { SegmentDefinition } from '../segments/segment-tree';
 import { SegmentsRepository } from '../segments/segments.repository';
 
 const PROFILES_CHANGED = 'profiles-changed';
+const NODES_BUILT = 'nodes-built';
 
 /**
  * What every job works with: the config, the open warehouse and control store, and the project
@@ -80,6 +81,20 @@ export class Workspace {
   onProfilesChanged(listener: () => void): () => void {
     this.signals.on(PROFILES_CHANGED, listener);
     return () => this.signals.off(PROFILES_CHANGED, listener);
+  }
+
+  /**
+   * Says that a job built these models, seeds or segments (successfully), so syncs scheduled
+   * `after:` them can run. Listeners run synchronously and must not throw.
+   */
+  notifyBuilt(nodes: string[]): void {
+    if (nodes.length) this.signals.emit(NODES_BUILT, nodes);
+  }
+
+  /** Calls `listener` with the nodes of each notifyBuilt(); returns the function that unsubscribes. */
+  onBuilt(listener: (nodes: string[]) => void): () => void {
+    this.signals.on(NODES_BUILT, listener);
+    return () => this.signals.off(NODES_BUILT, listener);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,106 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CronJob } from 'cron';
+import { errorMessage } from '../errors/cdp-error';
+import { parseDuration } from '../segments/segment-tree';
+import { Workspace } from '../workspace/workspace';
+import { listSyncs } from './sync-catalog';
+import type { SyncDefinition } from './sync-definition';
+import { SyncBusyError } from './sync-runner';
+import { SyncsService } from './syncs.service';
+
+/** How often the scheduler re-reads syncs/*.yaml (API changes apply at once). */
+const REFRESH_MS = 30_000;
+const PREFIX = 'sync:';
+
+/**
+ * Runs syncs on their schedules with @nestjs/schedule: `every` as an interval, `cron` as a cron job
+ * (in its timezone), `after: [models]` when a job of this service builds any of them, `manual`
+ * never. Schedules follow the syncs as they are created, changed or deleted (the API refreshes at
+ * once; file edits are picked up within 30 s), and at start the runs a stopped process left
+ * unfinished are resumed. A scheduled run that finds its sync running is skipped.
+ */
+@Injectable()
+export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  /** sync name → the schedule registered for it (as JSON), to see what changed */
+  private readonly registered = new Map<string, string>();
+  private after = new Map<string, string[]>();
+  private timer?: NodeJS.Timeout;
+  private unsubscribe?: () => void;
+
+  constructor(
+    @Inject(SchedulerRegistry) private readonly registry: SchedulerRegistry,
+    @Inject(SyncsService) private readonly syncs: SyncsService,
+    @Inject(Workspace) private readonly ws: Workspace,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.unsubscribe = this.ws.onBuilt((nodes) => this.afterBuild(nodes));
+    await this.refresh().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not read the syncs'));
+    await this.syncs.resumeUnfinished().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not resume sync runs'));
+    this.timer = setInterval(() => void this.refresh().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not read the syncs')), REFRESH_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+    this.unsubscribe?.();
+    for (const name of this.registered.keys()) this.unregister(name);
+  }
+
+  /** Registers, changes and removes schedules to match the syncs as they are now. */
+  async refresh(): Promise<void> {
+    const syncs = (await listSyncs(this.ws)).map((e) => e.definition).filter((d) => d.enabled);
+    const wanted = new Map(syncs.map((d) => [d.name, d]));
+    for (const name of [...this.registered.keys()]) {
+      if (wanted.get(name) && JSON.stringify(wanted.get(name)!.schedule) === this.registered.get(name)) continue;
+      this.unregister(name);
+    }
+    const after = new Map<string, string[]>();
+    for (const def of syncs) {
+      if (typeof def.schedule === 'object' && 'after' in def.schedule) after.set(def.name, def.schedule.after);
+      if (!this.registered.has(def.name)) this.register(def);
+    }
+    this.after = after;
+  }
+
+  /** The schedules registered now, for tests and /health: sync name → schedule. */
+  schedules(): Record<string, unknown> {
+    return Object.fromEntries([...this.registered].map(([k, v]) => [k, JSON.parse(v) as unknown]));
+  }
+
+  private register(def: SyncDefinition): void {
+    const s = def.schedule;
+    const key = PREFIX + def.name;
+    if (typeof s === 'object' && 'every' in s) {
+      const handle = setInterval(() => this.fire(def.name, 'schedule'), parseDuration(s.every));
+      handle.unref();
+      this.registry.addInterval(key, handle);
+    } else if (typeof s === 'object' && 'cron' in s) {
+      this.registry.addCronJob(key, CronJob.from({ cronTime: s.cron, onTick: () => this.fire(def.name, 'schedule'), start: true, timeZone: s.timezone ?? 'UTC' }));
+    }
+    this.registered.set(def.name, JSON.stringify(s));
+  }
+
+  private unregister(name: string): void {
+    const key = PREFIX + name;
+    if (this.registry.doesExist('interval', key)) this.registry.deleteInterval(key);
+    if (this.registry.doesExist('cron', key)) this.registry.deleteCronJob(key);
+    this.registered.delete(name);
+  }
+
+  private afterBuild(nodes: string[]): void {
+    const built = new Set(nodes);
+    for (const [sync, models] of this.after) if (models.some((m) => built.has(m))) this.fire(sync, 'after');
+  }
+
+  private fire(name: string, trigger: 'schedule' | 'after'): void {
+    this.syncs.run(name, trigger).then(
+      (run) => this.syncs.logger.info({ sync: name, runId: run.id, status: run.status, succeeded: run.succeeded, failed: run.failed }, `${trigger} sync run finished`),
+      (e: unknown) => {
+        if (e instanceof SyncBusyError) this.syncs.logger.debug({ sync: name }, 'sync is running; this scheduled run is skipped');
+        else this.syncs.logger.warn({ sync: name, err: errorMessage(e) }, `${trigger} sync run could not start`);
+      },
+    );
+  }
+}
