@@ -88,6 +88,19 @@ const toRun = (r: RunRow): SyncRun => ({
 /** Who holds a lock: this process on this machine. */
 export const LOCK_OWNER = `${hostname()}:${process.pid}`;
 
+/** Whether a lock owner (`host:pid`) is a process of this machine that no longer runs. */
+function ownerIsDead(owner: string): boolean {
+  const at = owner.lastIndexOf(':');
+  const pid = Number(owner.slice(at + 1));
+  if (owner.slice(0, at) !== hostname() || !Number.isInteger(pid) || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 /**
  * Sync runs, their row errors and the per-sync lock, in the control store. The lock is a row keyed
  * by the sync with an expiry: taking it is an insert (the primary key lets one replica win) or the
@@ -164,6 +177,11 @@ export class SyncRunsRepository {
       if (taken === 1) return { ok: true };
       const holder = (await this.db('sync_locks').where({ sync }).first()) as { run_id: string; owner: string } | undefined;
       if (!holder) return this.lock(sync, runId, ttlMs);
+      // a process of this machine that died (SIGKILL, power cut) left it: no need to wait for the expiry
+      if (ownerIsDead(holder.owner)) {
+        const stolen = await this.db('sync_locks').where({ sync, run_id: holder.run_id, owner: holder.owner }).update({ run_id: runId, owner: LOCK_OWNER, expires_at: expires });
+        if (stolen === 1) return { ok: true };
+      }
       return { ok: false, runId: holder.run_id, owner: holder.owner };
     }
   }

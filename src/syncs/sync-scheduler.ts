@@ -38,7 +38,11 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
     this.unsubscribe = this.ws.onBuilt((nodes) => this.afterBuild(nodes));
     await this.refresh().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not read the syncs'));
     await this.syncs.resumeUnfinished().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not resume sync runs'));
-    this.timer = setInterval(() => void this.refresh().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not read the syncs')), REFRESH_MS);
+    // re-read the files, and pick up runs whose process stopped (their lock lapses) on another replica
+    this.timer = setInterval(() => {
+      this.refresh().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not read the syncs'));
+      this.syncs.resumeUnfinished().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not resume sync runs'));
+    }, REFRESH_MS);
     this.timer.unref();
   }
 

@@ -8,7 +8,7 @@ import { findSync, listSyncs, resolveSync, SyncsRepository, whereOf, type SyncEn
 import { engineOptions, SyncDefinitionError, type SyncDefinition } from './sync-definition';
 import { MODE_OPERATIONS } from './sync-modes';
 import { previewPlan, sourceQuery } from './sync-planner';
-import { SyncRunner, type RunOptions, type RunnerSettings } from './sync-runner';
+import { SyncBusyError, SyncRunner, type RunOptions, type RunnerSettings } from './sync-runner';
 import { SyncRunsRepository, type RunTrigger, type SyncRun } from './sync-runs.repository';
 import type { ErrorsQuery, PlanResult, RunView, SyncDetail, SyncListItem, SyncUpdate } from './syncs.schemas';
 
@@ -197,9 +197,14 @@ export class SyncsService implements OnApplicationShutdown {
   /** Runs left unfinished by a stopped process (their lock lapsed): resumed from their checkpoints. */
   async resumeUnfinished(): Promise<void> {
     for (const run of await this.runs.unfinished()) {
-      if (this.active.has(run.sync) || (await this.runs.locked(run.sync))) continue;
-      this.logger.info({ sync: run.sync, runId: run.id, checkpoint: run.checkpoint }, 'resuming an unfinished sync run');
-      this.start(run.sync, 'resume', {}).catch((e: unknown) => this.logger.warn({ sync: run.sync, err: errorMessage(e) }, 'could not resume sync run'));
+      if (this.active.has(run.sync)) continue;
+      // a live lock means another process works on it (a dead process's lock is taken over)
+      this.start(run.sync, 'resume', {}).then(
+        (r) => this.logger.info({ sync: run.sync, runId: r.id, status: r.status }, 'resumed an unfinished sync run'),
+        (e: unknown) => {
+          if (!(e instanceof SyncBusyError)) this.logger.warn({ sync: run.sync, err: errorMessage(e) }, 'could not resume sync run');
+        },
+      );
     }
   }
 
