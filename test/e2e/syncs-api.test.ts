@@ -81,6 +81,7 @@ describe('sync API', () => {
     process.env.CDP_TEST_HOOK_SECRET = SECRET;
     const config = project.config();
     config.adminToken = ADMIN_TOKEN;
+    config.log_level = 'error';
     const started = await startApp(config);
     app = started.app;
     ws = app.get(Workspace);
@@ -215,6 +216,46 @@ describe('sync API', () => {
     expect((await api('DELETE', '/api/syncs/people_hourly')).status).toBe(204);
     expect(scheduler.schedules()).not.toHaveProperty('people_hourly');
     expect((await api('GET', '/api/syncs/people_hourly')).status).toBe(404);
+  });
+
+  it('fires schedules without overlapping runs, and follows API changes', async () => {
+    // a receiver that answers slowly and rejects every row: each run sends again and takes ~1.2 s
+    const slow = await FakeServer.start();
+    slow.handle((req) => ({ status: 207, delayMs: 1200, body: { results: operations(req).map((o) => ({ key: o.key, status: 'error', error: 'not today' })) } }));
+    try {
+      const dest = await api('POST', '/api/destinations', { name: 'slowhook', type: 'webhook', settings: { url: `${slow.url}/in` } });
+      expect(dest.status).toBe(201);
+      const body = { name: 'people_every_second', source: { model: 'people' }, primary_key: 'id', destination: 'slowhook', mode: 'upsert', mapping: { email: 'email' }, schedule: { cron: '* * * * * *' } };
+      expect((await api('POST', '/api/syncs', body)).status).toBe(201);
+      await new Promise((r) => setTimeout(r, 4500));
+      // the schedule changes to manual through the API: no run starts after the current one
+      expect((await api('PUT', '/api/syncs/people_every_second', { ...body, name: undefined, schedule: 'manual' })).status).toBe(200);
+      for (let i = 0; i < 100 && !(await api('GET', '/api/syncs/people_every_second/runs')).body.every((r: { finishedAt: unknown }) => r.finishedAt); i++) await new Promise((r) => setTimeout(r, 50));
+      const runs = (await api('GET', '/api/syncs/people_every_second/runs')).body as { trigger: string; startedAt: string; finishedAt: string; counts: { planned: number; failed: number } }[];
+      expect(runs.length).toBeGreaterThanOrEqual(2);
+      expect(runs.length).toBeLessThanOrEqual(4); // ticks during a run are skipped, not queued
+      expect(runs.every((r) => r.trigger === 'schedule' && r.counts.planned === 11 && r.counts.failed === 11)).toBe(true);
+      const ordered = [...runs].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+      for (let i = 1; i < ordered.length; i++) expect(Date.parse(ordered[i].startedAt)).toBeGreaterThanOrEqual(Date.parse(ordered[i - 1].finishedAt));
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await api('GET', '/api/syncs/people_every_second/runs')).body).toHaveLength(runs.length);
+      expect((await api('DELETE', '/api/syncs/people_every_second')).status).toBe(204);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('runs a sync scheduled after a model when a job builds it', async () => {
+    const body = { name: 'people_after', source: { model: 'people' }, primary_key: 'id', destination: 'hook', mode: 'upsert', mapping: { email: 'email' }, schedule: { after: ['people'] } };
+    expect((await api('POST', '/api/syncs', body)).status).toBe(201);
+    expect((await api('POST', '/api/seeds/run', {})).status).toBe(200);
+    let runs: { trigger: string; status: string; finishedAt: string | null }[] = [];
+    for (let i = 0; i < 200 && !runs[0]?.finishedAt; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      runs = (await api('GET', '/api/syncs/people_after/runs')).body;
+    }
+    expect(runs).toEqual([expect.objectContaining({ trigger: 'after', status: 'succeeded' })]);
+    expect((await api('DELETE', '/api/syncs/people_after')).status).toBe(204);
   });
 
   it('needs the admin token', async () => {
