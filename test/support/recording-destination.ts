@@ -15,6 +15,8 @@ export class RecordingDestination {
   readonly calls: OutgoingRow[][] = [];
   /** throw, or return results, for a call; undefined → accept every row */
   fault?: (rows: OutgoingRow[], call: number) => RowResult[] | undefined;
+  /** how long each call takes */
+  delayMs = 0;
 
   definition(batchSize = 3): DestinationDefinition {
     const action: ActionDefinition = {
@@ -25,7 +27,10 @@ export class RecordingDestination {
       fields: {},
       customFields: true,
       batchSize,
-      performBatch: (rows) => Promise.resolve(this.perform(rows)),
+      performBatch: async (rows) => {
+        if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+        return this.perform(rows);
+      },
     };
     return { slug: 'recording', name: 'Recording', category: 'generic', description: 'test', settings: z.object({}), actions: { write: action } };
   }
