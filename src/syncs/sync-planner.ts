@@ -4,7 +4,7 @@ import { IDENTITY_TABLES } from '../identity/identity-resolver';
 import type { Project } from '../models/project';
 import { suggest } from '../models/project';
 import type { Relation, Warehouse } from '../warehouse/warehouse';
-import { queryAll, queryValue } from '../warehouse/warehouse';
+import { queryAll } from '../warehouse/warehouse';
 import { CHANGES, MODE_OPERATIONS, type Change } from './sync-modes';
 import { SyncDefinitionError, type SyncSource } from './sync-definition';
 
@@ -118,91 +118,83 @@ export interface PlanCounts {
 
 export class DuplicateKeyError extends SyncDefinitionError {}
 
-/** The sync's columns in a fixed order: key, hash, then the mapped columns. */
-const dataColumns = (spec: PlanSpec) => [KEY, HASH, ...spec.columns];
-
 /**
- * Stages the source, checks its keys, and writes the plan of the changes the mode sends (a durable
- * table) with the counts of every change. `preview`: the plan goes to a scratch table the caller
- * reads and drops, and the snapshot is not touched.
+ * Checks the source's keys, and writes the plan of the changes the mode sends (a durable table) with
+ * the counts of every change, in two passes over the source: one aggregate (rows, null keys,
+ * distinct keys) and one full outer join with the snapshot that hashes each row on the way.
+ * `preview`: the plan goes to a scratch table the caller reads and drops, and the snapshot is not
+ * touched.
  */
 export async function buildPlan(warehouse: Warehouse, spec: PlanSpec, options: { preview?: boolean } = {}): Promise<PlanCounts & { plan: Relation }> {
   const d = warehouse.dialect;
   const q = (c: string) => d.quoteIdentifier(c);
   const { snapshot } = spec.tables;
   await warehouse.ensureSchema(snapshot.schema, snapshot.database);
-  const token = randomBytes(4).toString('hex');
-  const staged = warehouse.scratchRelation(`_sync_${spec.sync}_${token}_source`, snapshot);
-  const plan = options.preview ? warehouse.scratchRelation(`_sync_${spec.sync}_${token}_plan`, snapshot) : spec.tables.plan;
+  const plan = options.preview ? warehouse.scratchRelation(`_sync_${spec.sync}_${randomBytes(4).toString('hex')}_plan`, snapshot) : spec.tables.plan;
   const pk = spec.source.columns.find((c) => c.toLowerCase() === spec.primaryKey.toLowerCase());
   if (!pk) throw new SyncDefinitionError(`${spec.where}: primary_key: the source (${spec.source.label}) has no column "${spec.primaryKey}"${suggest(spec.primaryKey, spec.source.columns)}`);
-  try {
-    const key = d.cast(`s.${q(pk)}`, 'string');
-    await warehouse.execute(d.drop(staged, 'table'));
-    await warehouse.execute(
-      `create table ${d.relation(staged)} as\nselect ${key} as ${q(KEY)}, ${rowHash(d, spec.columns.map((c) => `s.${q(c)}`))} as ${q(HASH)}${spec.columns.map((c) => `, s.${q(c)}`).join('')}
-from (\n${spec.source.sql}\n) s\nwhere s.${q(pk)} is not null`,
-    );
-    const nullKeys = Number(await queryValue(warehouse, `select count(*) from (\n${spec.source.sql}\n) s where s.${q(pk)} is null`));
+  const cols = spec.columns.map(q);
+  // the source as the plan sees it: key as text, the row hash, the mapped columns
+  const keyed = `select ${d.cast(`s.${q(pk)}`, 'string')} as ${q(KEY)}, ${d.rowHash(spec.columns.map((c) => `s.${q(c)}`))} as ${q(HASH)}${cols.map((c) => `, s.${c}`).join('')}
+from (\n${spec.source.sql}\n) s where s.${q(pk)} is not null`;
+
+  const [keys] = await queryAll(
+    warehouse,
+    `select count(*) as total, count(k) as keyed, count(distinct k) as distinct_keys from (select ${d.cast(`s.${q(pk)}`, 'string')} as k from (\n${spec.source.sql}\n) s) x`,
+  );
+  const total = Number(keys.keyed);
+  const nullKeys = Number(keys.total) - total;
+  if (Number(keys.distinct_keys) < total) {
     const duplicates = await queryAll(
       warehouse,
-      `select ${q(KEY)} as k, count(*) as n from ${d.relation(staged)} group by ${q(KEY)} having count(*) > 1 order by count(*) desc, ${q(KEY)} limit 5`,
+      `select k, count(*) as n from (select ${d.cast(`s.${q(pk)}`, 'string')} as k from (\n${spec.source.sql}\n) s) x where k is not null group by k having count(*) > 1 order by count(*) desc, k limit 5`,
     );
-    if (duplicates.length) {
-      throw new DuplicateKeyError(
-        `${spec.where}: primary_key: ${spec.primaryKey} is not unique in ${spec.source.label}: ${duplicates.map((r) => `"${String(r.k)}" (${String(r.n)} rows)`).join(', ')}; nothing was sent`,
-      );
-    }
-
-    const snapExists = await ensureSnapshot(warehouse, spec, staged, options.preview ?? false);
-    const snap = d.relation(snapshot);
-    const src = d.relation(staged);
-    const cols = spec.columns.map((c) => q(c));
-    if (!options.preview && spec.fullResync && snapExists) await warehouse.execute(`delete from ${snap}`);
-
-    if (!options.preview && !snapExists && spec.firstSync === 'forward_only') {
-      // the first run of a forward-only sync: what the source holds now counts as sent
-      await warehouse.execute(`insert into ${snap} (${[KEY, HASH, SYNCED_AT].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')})
-select ${q(KEY)}, ${q(HASH)}, ${d.currentTimestamp()}${cols.map((c) => `, ${c}`).join('')} from ${src}`);
-      const total = Number(await queryValue(warehouse, `select count(*) from ${src}`));
-      await warehouse.execute(d.drop(plan, 'table'));
-      await warehouse.execute(`create table ${d.relation(plan)} as select cast(0 as ${d.type('bigint')}) as ${q(SEQ)}, cast(null as ${d.type('string')}) as ${q(OP)}, * from ${src} where 1 = 0`);
-      return { added: 0, changed: 0, removed: 0, unchanged: total, nullKeys, planned: 0, forwardOnlyStart: true, plan };
-    }
-
-    const snapSql = snapExists ? snap : `(select ${[KEY, HASH].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')} from ${src} where 1 = 0)`;
-    const branch: Record<Change, string> = {
-      add: `select 'add' as ${q(OP)}, ${dataColumns(spec).map((c) => `s.${q(c)}`).join(', ')} from ${src} s where not exists (select 1 from ${snapSql} t where t.${q(KEY)} = s.${q(KEY)})`,
-      change: `select 'change' as ${q(OP)}, ${dataColumns(spec).map((c) => `s.${q(c)}`).join(', ')} from ${src} s join ${snapSql} t on t.${q(KEY)} = s.${q(KEY)} where t.${q(HASH)} <> s.${q(HASH)}`,
-      remove: `select 'remove' as ${q(OP)}, ${dataColumns(spec).map((c) => `t.${q(c)}`).join(', ')} from ${snapSql} t where not exists (select 1 from ${src} s where s.${q(KEY)} = t.${q(KEY)})`,
-    };
-    const total = Number(await queryValue(warehouse, `select count(*) from ${src}`));
-    await warehouse.execute(d.drop(plan, 'table'));
-    await warehouse.execute(`create table ${d.relation(plan)} as
-select row_number() over (order by case ${q(OP)} when 'remove' then 0 when 'change' then 1 else 2 end, ${q(KEY)}) as ${q(SEQ)}, x.*
-from (\n${CHANGES.map((c) => branch[c]).join('\nunion all\n')}\n) x`);
-    const counts: Record<Change, number> = { add: 0, change: 0, remove: 0 };
-    for (const r of await queryAll(warehouse, `select ${q(OP)} as op, count(*) as n from ${d.relation(plan)} group by ${q(OP)}`)) counts[r.op as Change] = Number(r.n);
-    const silent = options.preview ? [] : CHANGES.filter((c) => MODE_OPERATIONS[spec.mode][c] === null && counts[c] > 0);
-    if (silent.length) {
-      // the changes this mode does not send: the snapshot follows the source, and they leave the plan
-      const p = d.relation(plan);
-      const statements: string[] = [];
-      if (silent.includes('remove')) statements.push(`delete from ${snap} where ${q(KEY)} in (select ${q(KEY)} from ${p} where ${q(OP)} = 'remove')`);
-      if (silent.includes('change')) {
-        const set = [HASH, ...spec.columns].map((c) => `${q(c)} = s.${q(c)}`);
-        statements.push(
-          `update ${snap} set ${set.join(', ')}, ${q(SYNCED_AT)} = ${d.currentTimestamp()}\nfrom ${p} s where s.${q(OP)} = 'change' and ${snap}.${q(KEY)} = s.${q(KEY)}`,
-        );
-      }
-      statements.push(`delete from ${p} where ${q(OP)} in (${silent.map((c) => `'${c}'`).join(', ')})`);
-      await warehouse.transaction(statements);
-    }
-    const planned = CHANGES.filter((c) => !silent.includes(c)).reduce((n, c) => n + counts[c], 0);
-    return { added: counts.add, changed: counts.change, removed: counts.remove, unchanged: total - counts.add - counts.change, nullKeys, planned, plan };
-  } finally {
-    await warehouse.execute(d.drop(staged, 'table')).catch(() => undefined);
+    throw new DuplicateKeyError(
+      `${spec.where}: primary_key: ${spec.primaryKey} is not unique in ${spec.source.label}: ${duplicates.map((r) => `"${String(r.k)}" (${String(r.n)} rows)`).join(', ')}; nothing was sent`,
+    );
   }
+
+  const snapExists = await ensureSnapshot(warehouse, spec, keyed, options.preview ?? false);
+  const snap = d.relation(snapshot);
+  if (!options.preview && spec.fullResync && snapExists) await warehouse.execute(`delete from ${snap}`);
+
+  if (!options.preview && !snapExists && spec.firstSync === 'forward_only') {
+    // the first run of a forward-only sync: what the source holds now counts as sent
+    await warehouse.execute(`insert into ${snap} (${[KEY, HASH, SYNCED_AT].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')})
+select k.${q(KEY)}, k.${q(HASH)}, ${d.currentTimestamp()}${cols.map((c) => `, k.${c}`).join('')} from (${keyed}) k`);
+    await warehouse.execute(d.drop(plan, 'table'));
+    await warehouse.execute(`create table ${d.relation(plan)} as select cast(0 as ${d.type('bigint')}) as ${q(SEQ)}, cast(null as ${d.type('string')}) as ${q(OP)}, k.* from (${keyed}) k where 1 = 0`);
+    return { added: 0, changed: 0, removed: 0, unchanged: total, nullKeys, planned: 0, forwardOnlyStart: true, plan };
+  }
+
+  const snapSql = snapExists ? snap : `(select ${[KEY, HASH].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')} from (${keyed}) k where 1 = 0)`;
+  // one pass: a row only in the source is added, only in the snapshot removed, in both with another hash changed
+  const pick = (c: string) => `case when s.${q(KEY)} is null then t.${q(c)} else s.${q(c)} end as ${q(c)}`;
+  await warehouse.execute(d.drop(plan, 'table'));
+  await warehouse.execute(`create table ${d.relation(plan)} as
+select row_number() over (order by case ${q(OP)} when 'remove' then 0 when 'change' then 1 else 2 end, ${q(KEY)}) as ${q(SEQ)}, x.*
+from (
+  select case when t.${q(KEY)} is null then 'add' when s.${q(KEY)} is null then 'remove' else 'change' end as ${q(OP)}, ${[KEY, HASH, ...spec.columns].map(pick).join(', ')}
+  from (${keyed}) s full outer join ${snapSql} t on t.${q(KEY)} = s.${q(KEY)}
+  where t.${q(KEY)} is null or s.${q(KEY)} is null or t.${q(HASH)} <> s.${q(HASH)}
+) x`);
+  const counts: Record<Change, number> = { add: 0, change: 0, remove: 0 };
+  for (const r of await queryAll(warehouse, `select ${q(OP)} as op, count(*) as n from ${d.relation(plan)} group by ${q(OP)}`)) counts[r.op as Change] = Number(r.n);
+  const silent = options.preview ? [] : CHANGES.filter((c) => MODE_OPERATIONS[spec.mode][c] === null && counts[c] > 0);
+  if (silent.length) {
+    // the changes this mode does not send: the snapshot follows the source, and they leave the plan
+    const p = d.relation(plan);
+    const statements: string[] = [];
+    if (silent.includes('remove')) statements.push(`delete from ${snap} where ${q(KEY)} in (select ${q(KEY)} from ${p} where ${q(OP)} = 'remove')`);
+    if (silent.includes('change')) {
+      const set = [HASH, ...spec.columns].map((c) => `${q(c)} = s.${q(c)}`);
+      statements.push(`update ${snap} set ${set.join(', ')}, ${q(SYNCED_AT)} = ${d.currentTimestamp()}\nfrom ${p} s where s.${q(OP)} = 'change' and ${snap}.${q(KEY)} = s.${q(KEY)}`);
+    }
+    statements.push(`delete from ${p} where ${q(OP)} in (${silent.map((c) => `'${c}'`).join(', ')})`);
+    await warehouse.transaction(statements);
+  }
+  const planned = CHANGES.filter((c) => !silent.includes(c)).reduce((n, c) => n + counts[c], 0);
+  return { added: counts.add, changed: counts.change, removed: counts.remove, unchanged: total - counts.add - counts.change, nullKeys, planned, plan };
 }
 
 /**
@@ -210,7 +202,7 @@ from (\n${CHANGES.map((c) => branch[c]).join('\nunion all\n')}\n) x`);
  * mapping now reads other columns, rebuilt with them (the new ones null), which changes every hash,
  * so every row is sent again with the new fields. Returns whether the snapshot existed before.
  */
-async function ensureSnapshot(warehouse: Warehouse, spec: PlanSpec, staged: Relation, preview: boolean): Promise<boolean> {
+async function ensureSnapshot(warehouse: Warehouse, spec: PlanSpec, keyed: string, preview: boolean): Promise<boolean> {
   const d = warehouse.dialect;
   const q = (c: string) => d.quoteIdentifier(c);
   const info = await warehouse.describe(spec.tables.snapshot);
@@ -222,32 +214,22 @@ async function ensureSnapshot(warehouse: Warehouse, spec: PlanSpec, staged: Rela
   }
   const columnsSql = (from: (c: string) => string) => `${q(KEY)}, ${q(HASH)}, cast(${from(SYNCED_AT)} as ${d.type('timestamp')}) as ${q(SYNCED_AT)}${spec.columns.map((c) => `, ${from(c)} as ${q(c)}`).join('')}`;
   if (!info) {
-    await warehouse.execute(`create table ${d.relation(spec.tables.snapshot)} as select ${columnsSql((c) => (c === SYNCED_AT ? 'null' : q(c)))} from ${d.relation(staged)} where 1 = 0`);
+    await warehouse.execute(`create table ${d.relation(spec.tables.snapshot)} as select ${columnsSql((c) => (c === SYNCED_AT ? 'null' : q(c)))} from (${keyed}) k where 1 = 0`);
     return false;
   }
   const have = new Set(info.columns.map((c) => c.name));
   const wanted = [KEY, HASH, SYNCED_AT, ...spec.columns];
   if (wanted.length === have.size && wanted.every((c) => have.has(c))) return true;
   // the new columns take the staged source's types; the old hash no longer matches, so every row changes
-  const types = new Map((await warehouse.describe(staged))!.columns.map((c) => [c.name, c.type]));
+  const probe = warehouse.scratchRelation(`_sync_${spec.sync}_${randomBytes(4).toString('hex')}_types`, spec.tables.snapshot);
+  await warehouse.execute(`create table ${d.relation(probe)} as select * from (${keyed}) k where 1 = 0`);
+  const types = new Map((await warehouse.describe(probe))!.columns.map((c) => [c.name, c.type]));
+  await warehouse.execute(d.drop(probe, 'table'));
   await warehouse.replaceTable(
     spec.tables.snapshot,
     `select ${columnsSql((c) => (have.has(c) ? q(c) : `cast(null as ${types.get(c) ?? d.type('string')})`))} from ${d.relation(spec.tables.snapshot)}`,
   );
   return true;
-}
-
-/**
- * A hash of the mapped columns that tells any two rows apart: each value as text with its length
- * in front (so `a|b` + `c` and `a` + `b|c` differ) and `~` for null.
- */
-export function rowHash(d: Warehouse['dialect'], exprs: string[]): string {
-  if (exprs.length === 0) return d.md5("''");
-  const parts = exprs.map((e) => {
-    const text = d.cast(e, 'string');
-    return `coalesce(${d.concat([d.cast(`length(${text})`, 'string'), "':'", text])}, '~')`;
-  });
-  return d.md5(d.concat(parts.flatMap((p, i) => (i === 0 ? [p] : ["'|'", p]))));
 }
 
 export interface PlanSample {

@@ -60,6 +60,10 @@ export class BigQueryDialect extends AnsiDialect {
     return `to_hex(md5(${expr}))`;
   }
 
+  override hash56(expr: string): string {
+    return `(farm_fingerprint(${expr}) & 72057594037927935)`;
+  }
+
   override jsonValue(expr: string, path: string[]): string {
     return `json_value(${expr}, ${this.stringLiteral(this.jsonPath(path))})`;
   }

@@ -126,6 +126,20 @@ export abstract class AnsiDialect {
     return `md5(${expr})`;
   }
 
+  /**
+   * A hash of a row's values that tells any two rows apart (the sync diff's change detection): each
+   * value as text with its length in front (`a|b` + `c` and `a` + `b|c` differ), `~` for null, md5.
+   * Stored in sync snapshots: an engine whose hash changes between versions re-sends rows once.
+   */
+  rowHash(exprs: string[]): string {
+    if (exprs.length === 0) return this.md5("''");
+    const parts = exprs.map((e) => {
+      const text = this.cast(e, 'string');
+      return `coalesce(${this.concat([this.cast(`length(${text})`, 'string'), "':'", text])}, '~')`;
+    });
+    return this.md5(this.concat(parts.flatMap((p, i) => (i === 0 ? [p] : ["'|'", p]))));
+  }
+
   /** A stable key from several columns, nulls included (as dbt_utils.generate_surrogate_key). */
   surrogateKey(exprs: string[]): string {
     const parts = exprs.map((e) => `coalesce(${this.cast(e, 'string')}, '_null_')`);
@@ -144,6 +158,15 @@ export abstract class AnsiDialect {
   /** A bigint from a string expression of 1 to 15 hex digits (such as the head of an md5). */
   hexToInt(expr: string): string {
     return this.cast(`concat('0x', ${expr})`, 'bigint');
+  }
+
+  /**
+   * A 56-bit hash of a string expression, a bigint in [0, 2^56): a compact key for the joins and
+   * group-bys of one job, never stored (engines may change their hash between versions). Distinct
+   * strings can collide, so callers check and fall back.
+   */
+  hash56(expr: string): string {
+    return this.hexToInt(`substr(${this.md5(expr)}, 1, 14)`);
   }
 
   /** The string value at a path inside a JSON column, e.g. jsonValue('properties', ['address', 'city']). */

@@ -21,4 +21,17 @@ export class DuckDbDialect extends AnsiDialect {
     if (p === 'week') return `date_diff('week', ${this.dateTrunc('week', start)}, ${this.dateTrunc('week', end)})`;
     return `date_diff('${p}', ${start}, ${end})`;
   }
+
+  /**
+   * DuckDB's own 64-bit hash of the values (each hashed apart, nulls included), as text: over ten
+   * times cheaper than md5 on wide rows. A DuckDB upgrade that changes it re-sends rows once.
+   */
+  override rowHash(exprs: string[]): string {
+    return exprs.length === 0 ? "'0'" : `cast(hash(${exprs.join(', ')}) as varchar)`;
+  }
+
+  /** DuckDB's own 64-bit hash, its top 56 bits: several times cheaper than md5. */
+  override hash56(expr: string): string {
+    return `cast(hash(${expr}) >> 8 as bigint)`;
+  }
 }

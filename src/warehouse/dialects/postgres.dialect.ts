@@ -54,6 +54,11 @@ export class PostgresDialect extends AnsiDialect {
     return `cast(cast(concat('x', lpad(${expr}, 16, '0')) as bit(64)) as bigint)`;
   }
 
+  /** hashtextextended: PostgreSQL's own 64-bit text hash (11+), its low 56 bits. */
+  override hash56(expr: string): string {
+    return `(hashtextextended(${expr}, 0) & 72057594037927935)`;
+  }
+
   override jsonValue(expr: string, path: string[]): string {
     // parenthesized: #>> binds like any operator, so `'x' || a #>> '{b}'` would apply #>> to ('x' || a)
     return `((${expr})::jsonb #>> ${this.stringLiteral(`{${path.map((p) => `"${p.replace(/["\\]/g, '\\$&')}"`).join(',')}}`)})`;

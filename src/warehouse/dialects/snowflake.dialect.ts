@@ -48,6 +48,10 @@ export class SnowflakeDialect extends AnsiDialect {
     return `to_number(${expr}, 'XXXXXXXXXXXXXXX')`;
   }
 
+  override hash56(expr: string): string {
+    return `bitand(hash(${expr}), 72057594037927935)`;
+  }
+
   override jsonValue(expr: string, path: string[]): string {
     return `get_path(${expr}, ${this.stringLiteral(path.map((p) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? p : `"${p}"`)).join('.'))})::varchar`;
   }
