@@ -1,6 +1,10 @@
 import type { DestinationDefinition } from './destination-definition';
 import { file } from './file';
+import { google } from './google';
+import { linkedin } from './linkedin';
+import { meta } from './meta';
 import { slack } from './slack';
+import { tiktok } from './tiktok';
 import { webhook } from './webhook';
 
 /**
@@ -8,6 +12,6 @@ import { webhook } from './webhook';
  * `src/destinations/<slug>/` with its definition, listed here (`npm run new:destination <slug>`
  * scaffolds both).
  */
-const definitions: DestinationDefinition[] = [webhook, file, slack];
+const definitions: DestinationDefinition[] = [webhook, file, slack, google, tiktok, meta, linkedin];
 
 export const destinationTypes: ReadonlyMap<string, DestinationDefinition> = new Map(definitions.map((d) => [d.slug, d]));

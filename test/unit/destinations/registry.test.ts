@@ -2,8 +2,8 @@ import { DESTINATION_CATEGORIES, SYNC_MODES } from '../../../src/destinations/de
 import { destinationTypes } from '../../../src/destinations/registry';
 
 describe('destination registry', () => {
-  it('lists webhook, file and slack by slug', () => {
-    expect([...destinationTypes.keys()]).toEqual(['webhook', 'file', 'slack']);
+  it('lists every destination by slug, each once', () => {
+    expect([...destinationTypes.keys()].sort()).toEqual(['file', 'google', 'linkedin', 'meta', 'slack', 'tiktok', 'webhook']);
   });
 
   it.each([...destinationTypes.values()].map((d) => ({ slug: d.slug, definition: d })))('$slug is a well-formed definition', ({ definition }) => {
