@@ -29,10 +29,14 @@ export const OP = '_cdp_op';
 export const SEQ = '_cdp_seq';
 export const SYNCED_AT = '_cdp_synced_at';
 
+/** One row per sync: the run delivering it and the plan rows done (`seq`), moved with the snapshot in one transaction. */
+export const CHECKPOINTS = 'sync_checkpoints';
+
 export interface SyncTables {
   snapshot: Relation;
   plan: Relation;
   log: Relation;
+  checkpoints: Relation;
 }
 
 /** Where a sync's tables live: the engine's schema (`cdp`). */
@@ -41,6 +45,7 @@ export function syncTables(cdp: Pick<Relation, 'schema' | 'database'>, sync: str
     snapshot: { ...cdp, name: `sync_${sync}_snapshot` },
     plan: { ...cdp, name: `sync_${sync}_plan` },
     log: { ...cdp, name: 'sync_log' },
+    checkpoints: { ...cdp, name: CHECKPOINTS },
   };
 }
 
@@ -138,21 +143,19 @@ export async function buildPlan(warehouse: Warehouse, spec: PlanSpec, options: {
   const keyed = `select ${d.cast(`s.${q(pk)}`, 'string')} as ${q(KEY)}, ${d.rowHash(spec.columns.map((c) => `s.${q(c)}`))} as ${q(HASH)}${cols.map((c) => `, s.${c}`).join('')}
 from (\n${spec.source.sql}\n) s where s.${q(pk)} is not null`;
 
-  const [keys] = await queryAll(
-    warehouse,
-    `select count(*) as total, count(k) as keyed, count(distinct k) as distinct_keys from (select ${d.cast(`s.${q(pk)}`, 'string')} as k from (\n${spec.source.sql}\n) s) x`,
-  );
+  // rows and null keys: one cheap scan (duplicates are found from the diff's own counts, below)
+  const [keys] = await queryAll(warehouse, `select count(*) as total, count(s.${q(pk)}) as keyed from (\n${spec.source.sql}\n) s`);
   const total = Number(keys.keyed);
   const nullKeys = Number(keys.total) - total;
-  if (Number(keys.distinct_keys) < total) {
+  const duplicateKeys = async (): Promise<DuplicateKeyError> => {
     const duplicates = await queryAll(
       warehouse,
       `select k, count(*) as n from (select ${d.cast(`s.${q(pk)}`, 'string')} as k from (\n${spec.source.sql}\n) s) x where k is not null group by k having count(*) > 1 order by count(*) desc, k limit 5`,
     );
-    throw new DuplicateKeyError(
+    return new DuplicateKeyError(
       `${spec.where}: primary_key: ${spec.primaryKey} is not unique in ${spec.source.label}: ${duplicates.map((r) => `"${String(r.k)}" (${String(r.n)} rows)`).join(', ')}; nothing was sent`,
     );
-  }
+  };
 
   const snapExists = await ensureSnapshot(warehouse, spec, keyed, options.preview ?? false);
   const snap = d.relation(snapshot);
@@ -160,6 +163,8 @@ from (\n${spec.source.sql}\n) s where s.${q(pk)} is not null`;
 
   if (!options.preview && !snapExists && spec.firstSync === 'forward_only') {
     // the first run of a forward-only sync: what the source holds now counts as sent
+    const [distinct] = await queryAll(warehouse, `select count(distinct k.${q(KEY)}) as n from (${keyed}) k`);
+    if (Number(distinct.n) !== total) throw await duplicateKeys();
     await warehouse.execute(`insert into ${snap} (${[KEY, HASH, SYNCED_AT].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')})
 select k.${q(KEY)}, k.${q(HASH)}, ${d.currentTimestamp()}${cols.map((c) => `, k.${c}`).join('')} from (${keyed}) k`);
     await warehouse.execute(d.drop(plan, 'table'));
@@ -168,18 +173,31 @@ select k.${q(KEY)}, k.${q(HASH)}, ${d.currentTimestamp()}${cols.map((c) => `, k.
   }
 
   const snapSql = snapExists ? snap : `(select ${[KEY, HASH].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')} from (${keyed}) k where 1 = 0)`;
+  // the changes the mode does not send are numbered last, so the sent ones are numbered 1..planned
+  const silentOps = options.preview ? [] : CHANGES.filter((c) => MODE_OPERATIONS[spec.mode][c] === null);
   // one pass: a row only in the source is added, only in the snapshot removed, in both with another hash changed
   const pick = (c: string) => `case when s.${q(KEY)} is null then t.${q(c)} else s.${q(c)} end as ${q(c)}`;
   await warehouse.execute(d.drop(plan, 'table'));
   await warehouse.execute(`create table ${d.relation(plan)} as
-select row_number() over (order by case ${q(OP)} when 'remove' then 0 when 'change' then 1 else 2 end, ${q(KEY)}) as ${q(SEQ)}, x.*
+select row_number() over (order by case ${silentOps.length ? `when ${q(OP)} in (${silentOps.map((c) => `'${c}'`).join(', ')}) then 3 ` : ''}when ${q(OP)} = 'remove' then 0 when ${q(OP)} = 'change' then 1 else 2 end, ${q(KEY)}) as ${q(SEQ)}, x.*
 from (
   select case when t.${q(KEY)} is null then 'add' when s.${q(KEY)} is null then 'remove' else 'change' end as ${q(OP)}, ${[KEY, HASH, ...spec.columns].map(pick).join(', ')}
   from (${keyed}) s full outer join ${snapSql} t on t.${q(KEY)} = s.${q(KEY)}
   where t.${q(KEY)} is null or s.${q(KEY)} is null or t.${q(HASH)} <> s.${q(HASH)}
 ) x`);
   const counts: Record<Change, number> = { add: 0, change: 0, remove: 0 };
-  for (const r of await queryAll(warehouse, `select ${q(OP)} as op, count(*) as n from ${d.relation(plan)} group by ${q(OP)}`)) counts[r.op as Change] = Number(r.n);
+  let addedKeys = 0;
+  for (const r of await queryAll(warehouse, `select ${q(OP)} as op, count(*) as n, count(distinct ${q(KEY)}) as k from ${d.relation(plan)} group by ${q(OP)}`)) {
+    counts[r.op as Change] = Number(r.n);
+    if (r.op === 'add') addedKeys = Number(r.k);
+  }
+  // the snapshot's keys are unique: the source rows that found one (all but the added) must be as
+  // many as the snapshot keys they found (all but the removed), and the added rows as many as their keys
+  const snapshotRows = snapExists ? Number((await queryAll(warehouse, `select count(*) as n from ${snap}`))[0].n) : 0;
+  if (total - counts.add !== snapshotRows - counts.remove || counts.add !== addedKeys) {
+    await warehouse.execute(d.drop(plan, 'table'));
+    throw await duplicateKeys();
+  }
   const silent = options.preview ? [] : CHANGES.filter((c) => MODE_OPERATIONS[spec.mode][c] === null && counts[c] > 0);
   if (silent.length) {
     // the changes this mode does not send: the snapshot follows the source, and they leave the plan

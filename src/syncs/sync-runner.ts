@@ -174,6 +174,7 @@ export class SyncRunner {
           }),
         );
         Object.assign(counts, { planned: plan.planned, added: plan.added, changed: plan.changed, removed: plan.removed, unchanged: plan.unchanged });
+        await this.ws.exclusive(() => this.resetCheckpoint(tables.checkpoints, def.name, runId));
         time('plan');
         await this.runs.update(runId, { ...counts, status: 'running', timings });
         if (plan.nullKeys > 0) {
@@ -181,15 +182,14 @@ export class SyncRunner {
         }
       }
       if (counts.planned > counts.succeeded + counts.failed || resume) {
-        await this.deliver(target, engine, mapping, tables, runId, counts, progress, options, lockLost);
+        await this.deliver(target, engine, mapping, tables, runId, counts, progress, options, lockLost, timings);
+        lap = performance.now();
       }
-      time('deliver');
       status = counts.failed > 0 ? 'partial' : 'succeeded';
     } catch (e) {
       status = 'failed';
       error = e instanceof RunStopped || e instanceof ConfigurationError || e instanceof CdpError ? e.message : `unexpected error: ${errorMessage(e)}`;
       if (!(e instanceof RunStopped || e instanceof ConfigurationError || e instanceof CdpError)) this.logger.warn({ sync: def.name, runId, err: errorMessage(e) }, 'sync run failed');
-      time('deliver');
     }
     if (options.signal?.aborted && status === 'failed' && error === ABORTED) {
       // shutdown: leave the run resumable
@@ -219,7 +219,15 @@ export class SyncRunner {
     progress: { checkpoint: number; batches: number; retries: number },
     options: RunOptions,
     lockLost: AbortSignal,
+    timings: Record<string, number>,
   ): Promise<void> {
+    let t = performance.now();
+    /** milliseconds per delivery phase: read (plan pages), send, checkpoint, record (control store) */
+    const lap = (phase: string) => {
+      const now = performance.now();
+      timings[phase] = Math.round((timings[phase] ?? 0) + now - t);
+      t = now;
+    };
     const { warehouse: wh } = this.ws;
     const d = wh.dialect;
     const q = (c: string) => d.quoteIdentifier(c);
@@ -238,37 +246,56 @@ export class SyncRunner {
     const plan = d.relation(tables.plan);
     const snap = d.relation(tables.snapshot);
     const cols = mapping.columns.map(q);
-    for (;;) {
+    // the warehouse's checkpoint is the truth (it moves with the snapshot); the store's may lag a page
+    const [saved] = await this.ws.exclusive(() => queryAll(wh, `select seq from ${d.relation(tables.checkpoints)} where sync = ? and run_id = ?`, [def.name, runId]));
+    if (saved) progress.checkpoint = Number(saved.seq);
+    const last = counts.planned;
+    while (progress.checkpoint < last) {
       if (lockLost.aborted) throw new RunStopped('the run lost its lock (another process took over the sync); it stopped between batches');
       if (options.signal?.aborted) throw new RunStopped(ABORTED);
-      const rows = await this.ws.exclusive(() => queryAll(wh, `select * from ${plan} where ${q(SEQ)} > ? order by ${q(SEQ)} limit ${pageSize}`, [progress.checkpoint]));
-      if (rows.length === 0) break;
+      // the sent changes are numbered 1..planned: a page is a range, which the warehouse finds without a sort
+      const rows = await this.ws.exclusive(() =>
+        queryAll(wh, `select * from ${plan} where ${q(SEQ)} > ? and ${q(SEQ)} <= ? order by ${q(SEQ)}`, [progress.checkpoint, progress.checkpoint + pageSize]),
+      );
+      lap('read');
+      if (rows.length === 0) throw new RunStopped(`the plan of this run is gone (${plan}); the next run plans again`);
       const batches: Row[][] = [];
       for (let i = 0; i < rows.length; i += batchSize) batches.push(rows.slice(i, i + batchSize));
       const results = (await Promise.all(batches.map((b) => this.deliverBatch(b, target, mapping, ctx, engine, progress)))).flat();
+      lap('send');
       const failures = rows.flatMap((r, i) => {
         const res = results[i];
         return res.ok ? [] : [{ seq: Number(r[SEQ]), key: String(r[KEY]), op: String(r[OP]), error: res.error }];
       });
       const lo = progress.checkpoint;
       const hi = Number(rows[rows.length - 1][SEQ]);
-      const failed = failures.length ? ` and ${q(SEQ)} not in (${failures.map((f) => f.seq).join(', ')})` : '';
+      const failedSeqs = new Set(failures.map((f) => f.seq));
+      const failed = failures.length ? ` and ${q(SEQ)} not in (${[...failedSeqs].join(', ')})` : '';
       const page = `${q(SEQ)} > ${lo} and ${q(SEQ)} <= ${hi}${failed}`;
-      // the checkpoint: accepted rows into the snapshot, the page out of the plan, in one transaction
+      const accepted = new Set(rows.filter((r) => !failedSeqs.has(Number(r[SEQ]))).map((r) => r[OP] as Change));
+      // the checkpoint: accepted rows into the snapshot and the page done, in one transaction
       await this.ws.exclusive(() =>
         wh.transaction([
-          `delete from ${snap} where ${q(KEY)} in (select ${q(KEY)} from ${plan} where ${page} and ${q(OP)} in ('change', 'remove'))`,
-          `insert into ${snap} (${[KEY, HASH, SYNCED_AT].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')})
+          ...(accepted.has('change') || accepted.has('remove')
+            ? [`delete from ${snap} where ${q(KEY)} in (select ${q(KEY)} from ${plan} where ${page} and ${q(OP)} in ('change', 'remove'))`]
+            : []),
+          ...(accepted.has('add') || accepted.has('change')
+            ? [
+                `insert into ${snap} (${[KEY, HASH, SYNCED_AT].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')})
 select ${q(KEY)}, ${q(HASH)}, ${d.currentTimestamp()}${cols.map((c) => `, ${c}`).join('')} from ${plan} where ${page} and ${q(OP)} in ('add', 'change')`,
-          `delete from ${plan} where ${q(SEQ)} <= ${hi}`,
+              ]
+            : []),
+          `update ${d.relation(tables.checkpoints)} set seq = ${hi} where sync = ${d.literal(def.name)}`,
         ]),
       );
+      lap('checkpoint');
       progress.checkpoint = hi;
       progress.batches += batches.length;
       counts.succeeded += rows.length - failures.length;
       counts.failed += failures.length;
       await this.runs.addErrors(runId, def.name, failures);
       await this.runs.update(runId, { ...progress, succeeded: counts.succeeded, failed: counts.failed });
+      lap('record');
       options.onProgress?.(counts.succeeded + counts.failed, counts.planned);
     }
   }
@@ -316,6 +343,14 @@ select ${q(KEY)}, ${q(HASH)}, ${d.currentTimestamp()}${cols.map((c) => `, ${c}`)
       }
       throw e;
     }
+  }
+
+  /** The sync's checkpoint row, at 0 for a new run (created with its table on the first run). */
+  private async resetCheckpoint(checkpoints: Relation, sync: string, runId: string): Promise<void> {
+    const wh = this.ws.warehouse;
+    const d = wh.dialect;
+    await wh.execute(d.createTableFromColumns(checkpoints, [{ name: 'sync', type: 'string' }, { name: 'run_id', type: 'string' }, { name: 'seq', type: 'bigint' }], { ifNotExists: true }));
+    await wh.transaction([`delete from ${d.relation(checkpoints)} where sync = ${d.literal(sync)}`, `insert into ${d.relation(checkpoints)} (sync, run_id, seq) values (${d.literal(sync)}, ${d.literal(runId)}, 0)`]);
   }
 
   /** Calls `fn` until it does not throw RetryableError, backing off; gives up after max_attempts. */
