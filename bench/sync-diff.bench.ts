@@ -10,7 +10,7 @@
  *    destination (batches of 1,000, per-batch checkpoints), rows/s; baseline, same run: a bare
  *    HTTP client (fetch) posting the same number of 1,000-row JSON batches to the same endpoint.
  *
- * Usage: npx tsx bench/sync-diff.bench.ts [diffRows=1000000,10000000] [deliverRows=1000000]
+ * Usage: npx tsx bench/sync-diff.bench.ts [diffRows=1000000,10000000] [deliverRows=1000000] [duckdbMemoryLimit, e.g. 700MB; default none]
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +26,8 @@ import { findSync, resolveSync } from '../src/syncs/sync-catalog';
 
 const DIFF_ROWS = (process.argv[2] ?? '1000000,10000000').split(',').map(Number);
 const DELIVER_ROWS = Number(process.argv[3] ?? 1_000_000);
+/** warehouse.memory_limit for DuckDB: beyond it joins spill to disk */
+const MEMORY_LIMIT = process.argv[4] ?? '';
 const quiet = { debug: () => undefined, info: () => undefined, warn: (o: object, m?: string) => console.warn(m, o) };
 const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
     mkdirSync(join(dir, 'models'));
     mkdirSync(join(dir, 'destinations'));
     mkdirSync(join(dir, 'syncs'));
-    writeFileSync(join(dir, 'cdp.yaml'), 'name: bench\nwarehouse: { type: duckdb, path: w.duckdb }\n');
+    writeFileSync(join(dir, 'cdp.yaml'), `name: bench\nwarehouse: { type: duckdb, path: w.duckdb${MEMORY_LIMIT ? `, memory_limit: ${MEMORY_LIMIT}` : ''} }\n`);
     writeFileSync(join(dir, 'models', 'people.sql'), 'select 1 as id');
     writeFileSync(join(dir, 'models', 'people.yml'), 'models:\n  - name: people\n    config: { materialized: table }\n');
     writeFileSync(join(dir, 'destinations', 'hook.yaml'), `type: webhook\nsettings: { url: "${url}" }\n`);
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
     );
     const ws = await Workspace.open(loadConfig({ projectDir: dir }));
     const wh = ws.warehouse;
-    console.log(`sync engine on DuckDB: ${cpus().length} cores, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+    console.log(`sync engine on DuckDB (memory_limit ${MEMORY_LIMIT || 'default'}): ${cpus().length} cores, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
     try {
       await wh.ensureSchema('analytics');
       const runner = new SyncRunner(ws, quiet);

@@ -15,6 +15,8 @@ const duckdbWarehouse = z
     threads: z.number().int().positive().optional(),
     /** WAL size that triggers a checkpoint; a checkpoint stalls writers, so the tracking API wants few */
     checkpoint_threshold: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 1GB').default('1GB'),
+    /** DuckDB's memory limit (default 80% of RAM); beyond it joins and sorts spill to disk */
+    memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 1GB').optional(),
   })
   .strict();
 

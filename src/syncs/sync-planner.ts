@@ -139,8 +139,8 @@ export async function buildPlan(warehouse: Warehouse, spec: PlanSpec, options: {
   const pk = spec.source.columns.find((c) => c.toLowerCase() === spec.primaryKey.toLowerCase());
   if (!pk) throw new SyncDefinitionError(`${spec.where}: primary_key: the source (${spec.source.label}) has no column "${spec.primaryKey}"${suggest(spec.primaryKey, spec.source.columns)}`);
   const cols = spec.columns.map(q);
-  // the source as the plan sees it: key as text, the row hash, the mapped columns
-  const keyed = `select ${d.cast(`s.${q(pk)}`, 'string')} as ${q(KEY)}, ${d.rowHash(spec.columns.map((c) => `s.${q(c)}`))} as ${q(HASH)}${cols.map((c) => `, s.${c}`).join('')}
+  // the source as the plan sees it: the key (in its own type: joins on numbers are cheaper), the row hash, the mapped columns
+  const keyed = `select s.${q(pk)} as ${q(KEY)}, ${d.rowHash(spec.columns.map((c) => `s.${q(c)}`))} as ${q(HASH)}${cols.map((c) => `, s.${c}`).join('')}
 from (\n${spec.source.sql}\n) s where s.${q(pk)} is not null`;
 
   // rows and null keys: one cheap scan (duplicates are found from the diff's own counts, below)
@@ -175,15 +175,24 @@ select k.${q(KEY)}, k.${q(HASH)}, ${d.currentTimestamp()}${cols.map((c) => `, k.
   const snapSql = snapExists ? snap : `(select ${[KEY, HASH].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')} from (${keyed}) k where 1 = 0)`;
   // the changes the mode does not send are numbered last, so the sent ones are numbered 1..planned
   const silentOps = options.preview ? [] : CHANGES.filter((c) => MODE_OPERATIONS[spec.mode][c] === null);
-  // one pass: a row only in the source is added, only in the snapshot removed, in both with another hash changed
-  const pick = (c: string) => `case when s.${q(KEY)} is null then t.${q(c)} else s.${q(c)} end as ${q(c)}`;
+  // one lean pass over keys and hashes (a row only in the source is added, only in the snapshot
+  // removed, in both with another hash changed), then the columns of those rows alone
+  const k = q(KEY);
+  const h = q(HASH);
+  const columnsOnly = `select s.${q(pk)} as ${k}${cols.map((c) => `, s.${c}`).join('')} from (\n${spec.source.sql}\n) s where s.${q(pk)} is not null`;
   await warehouse.execute(d.drop(plan, 'table'));
   await warehouse.execute(`create table ${d.relation(plan)} as
-select row_number() over (order by case ${silentOps.length ? `when ${q(OP)} in (${silentOps.map((c) => `'${c}'`).join(', ')}) then 3 ` : ''}when ${q(OP)} = 'remove' then 0 when ${q(OP)} = 'change' then 1 else 2 end, ${q(KEY)}) as ${q(SEQ)}, x.*
+select row_number() over (order by case ${silentOps.length ? `when ${q(OP)} in (${silentOps.map((c) => `'${c}'`).join(', ')}) then 3 ` : ''}when ${q(OP)} = 'remove' then 0 when ${q(OP)} = 'change' then 1 else 2 end, ${k}) as ${q(SEQ)}, x.*
 from (
-  select case when t.${q(KEY)} is null then 'add' when s.${q(KEY)} is null then 'remove' else 'change' end as ${q(OP)}, ${[KEY, HASH, ...spec.columns].map(pick).join(', ')}
-  from (${keyed}) s full outer join ${snapSql} t on t.${q(KEY)} = s.${q(KEY)}
-  where t.${q(KEY)} is null or s.${q(KEY)} is null or t.${q(HASH)} <> s.${q(HASH)}
+  select dd.${q(OP)}, dd.${k}, dd.${h}${cols.map((c) => `, case when dd.${q(OP)} = 'remove' then t.${c} else s.${c} end as ${c}`).join('')}
+  from (
+    select case when t.${k} is null then 'add' when s.${k} is null then 'remove' else 'change' end as ${q(OP)},
+      case when s.${k} is null then t.${k} else s.${k} end as ${k}, case when s.${k} is null then t.${h} else s.${h} end as ${h}
+    from (select ${k}, ${h} from (${keyed}) kk) s full outer join (select ${k}, ${h} from ${snapSql} ss) t on t.${k} = s.${k}
+    where t.${k} is null or s.${k} is null or t.${h} is null or t.${h} <> s.${h}
+  ) dd
+  left join (${columnsOnly}) s on s.${k} = dd.${k}
+  left join ${snapSql} t on t.${k} = dd.${k}
 ) x`);
   const counts: Record<Change, number> = { add: 0, change: 0, remove: 0 };
   let addedKeys = 0;
@@ -230,23 +239,26 @@ async function ensureSnapshot(warehouse: Warehouse, spec: PlanSpec, keyed: strin
     if (spec.columns.every((c) => have.has(c))) return true;
     throw new SyncDefinitionError(`${spec.where}: the mapping reads new columns; the next run re-sends every row with them (no preview of that)`);
   }
-  const columnsSql = (from: (c: string) => string) => `${q(KEY)}, ${q(HASH)}, cast(${from(SYNCED_AT)} as ${d.type('timestamp')}) as ${q(SYNCED_AT)}${spec.columns.map((c) => `, ${from(c)} as ${q(c)}`).join('')}`;
+  const columnsSql = (from: (c: string) => string) => `${from(KEY)} as ${q(KEY)}, ${from(HASH)} as ${q(HASH)}, cast(${from(SYNCED_AT)} as ${d.type('timestamp')}) as ${q(SYNCED_AT)}${spec.columns.map((c) => `, ${from(c)} as ${q(c)}`).join('')}`;
   if (!info) {
     await warehouse.execute(`create table ${d.relation(spec.tables.snapshot)} as select ${columnsSql((c) => (c === SYNCED_AT ? 'null' : q(c)))} from (${keyed}) k where 1 = 0`);
     return false;
   }
   const have = new Set(info.columns.map((c) => c.name));
   const wanted = [KEY, HASH, SYNCED_AT, ...spec.columns];
-  if (wanted.length === have.size && wanted.every((c) => have.has(c))) return true;
-  // the new columns take the staged source's types; the old hash no longer matches, so every row changes
   const probe = warehouse.scratchRelation(`_sync_${spec.sync}_${randomBytes(4).toString('hex')}_types`, spec.tables.snapshot);
   await warehouse.execute(`create table ${d.relation(probe)} as select * from (${keyed}) k where 1 = 0`);
   const types = new Map((await warehouse.describe(probe))!.columns.map((c) => [c.name, c.type]));
   await warehouse.execute(d.drop(probe, 'table'));
-  await warehouse.replaceTable(
-    spec.tables.snapshot,
-    `select ${columnsSql((c) => (have.has(c) ? q(c) : `cast(null as ${types.get(c) ?? d.type('string')})`))} from ${d.relation(spec.tables.snapshot)}`,
-  );
+  // a hash of another type (another engine version or dialect macro) is compared as unknown: every row is re-sent once
+  const sameHash = info.columns.find((c) => c.name === HASH)?.type === types.get(HASH);
+  const sameKey = info.columns.find((c) => c.name === KEY)?.type === types.get(KEY);
+  if (sameHash && sameKey && wanted.length === have.size && wanted.every((c) => have.has(c))) return true;
+  // the new columns take the source's types; the old hash no longer matches, so every row changes
+  const keep = (c: string) => have.has(c) && (c !== HASH || sameHash);
+  // a key of another type (the primary key column changed type) is cast to the new one
+  const value = (c: string) => (!keep(c) ? `cast(null as ${types.get(c) ?? d.type('string')})` : c === KEY && !sameKey ? `cast(${q(c)} as ${types.get(KEY)})` : q(c));
+  await warehouse.replaceTable(spec.tables.snapshot, `select ${columnsSql(value)} from ${d.relation(spec.tables.snapshot)}`);
   return true;
 }
 

@@ -7,7 +7,7 @@ export async function openWarehouse(config: WarehouseConfig): Promise<Warehouse>
   switch (config.type) {
     case 'duckdb': {
       const { DuckDbWarehouse } = await import('./duckdb/duckdb.warehouse');
-      return DuckDbWarehouse.open({ path: config.path, threads: config.threads, checkpointThreshold: config.checkpoint_threshold });
+      return DuckDbWarehouse.open({ path: config.path, threads: config.threads, checkpointThreshold: config.checkpoint_threshold, memoryLimit: config.memory_limit });
     }
     case 'postgres': {
       const { PostgresWarehouse } = await import('./postgres/postgres.warehouse');

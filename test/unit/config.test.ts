@@ -344,7 +344,7 @@ describe('errors name the file, the position, the key and what was expected', ()
 
   it('unknown nested key: lists the keys of that warehouse type only', () => {
     const { message, file } = loadError('warehouse:\n  type: duckdb\n  paht: w.duckdb\n');
-    expect(message).toBe(`${file}:3:3: warehouse.paht: unknown key (allowed here: type, path, schema, threads, checkpoint_threshold)`);
+    expect(message).toBe(`${file}:3:3: warehouse.paht: unknown key (allowed here: type, path, schema, threads, checkpoint_threshold, memory_limit)`);
   });
 
   it('unknown key deeper in a warehouse block', () => {

@@ -15,6 +15,8 @@ export interface DuckDbOptions {
   threads?: number;
   /** WAL size that triggers a checkpoint (which stalls writers); default 1GB */
   checkpointThreshold?: string;
+  /** DuckDB's memory limit (default: 80% of RAM); beyond it, joins and sorts spill to disk */
+  memoryLimit?: string;
 }
 
 /**
@@ -35,6 +37,7 @@ export class DuckDbWarehouse extends SqlWarehouse {
       const instance = await DuckDBInstance.create(options.path, {
         ...(options.threads ? { threads: String(options.threads) } : {}),
         checkpoint_threshold: options.checkpointThreshold ?? '1GB',
+        ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),
       });
       const connection = await instance.connect();
       try {
