@@ -195,9 +195,14 @@ export class SyncRunsRepository {
     await this.db('sync_locks').where({ sync, run_id: runId }).delete();
   }
 
-  /** Whether someone holds a live lock on the sync. */
+  /**
+   * Whether a run of the sync is going on: someone holds a live lock for a run not finished yet (a
+   * finished run lets go of its lock a moment after it records its end).
+   */
   async locked(sync: string): Promise<boolean> {
-    const row = (await this.db('sync_locks').where({ sync }).andWhere('expires_at', '>=', new Date()).first()) as unknown;
-    return row !== undefined;
+    const row = (await this.db('sync_locks').where({ sync }).andWhere('expires_at', '>=', new Date()).first()) as { run_id: string } | undefined;
+    if (!row) return false;
+    const run = await this.get(sync, row.run_id);
+    return !run?.finishedAt;
   }
 }

@@ -521,17 +521,17 @@ describe('control store on PostgreSQL', () => {
     projects.push(p);
     const store = await openControlStore(url, p.dir);
     try {
-      for (const table of ['invocations', 'model_runs', 'test_runs', 'api_tokens', 'sources', 'segments', 'cdp_migrations']) {
+      for (const table of ['invocations', 'model_runs', 'test_runs', 'api_tokens', 'sources', 'segments', 'destinations', 'syncs', 'sync_runs', 'sync_row_errors', 'sync_locks', 'cdp_migrations']) {
         expect(await store.schema.hasTable(table)).toBe(true);
       }
-      expect((await store('cdp_migrations').select('name').orderBy('name')).map((r: { name: string }) => r.name)).toEqual(['001_model_runs_and_tokens', '002_sources', '003_segments']);
+      expect((await store('cdp_migrations').select('name').orderBy('name')).map((r: { name: string }) => r.name)).toEqual(['001_model_runs_and_tokens', '002_sources', '003_segments', '004_destinations_and_syncs']);
     } finally {
       await store.destroy();
     }
     // opening again applies nothing twice
     const again = await openControlStore(url, p.dir);
     try {
-      expect(await again('cdp_migrations').count({ n: '*' }).first()).toEqual({ n: '3' });
+      expect(await again('cdp_migrations').count({ n: '*' }).first()).toEqual({ n: '4' });
     } finally {
       await again.destroy();
     }
