@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Dialect } from '../warehouse/dialects';
 import { queryAll, queryValue, type ColumnSpec, type Relation, type Warehouse } from '../warehouse/warehouse';
-import { connectedComponents } from './connected-components';
-import { EVENTS, columnSql, timeSql, type IdentitySource, type IdentityPlan } from './identity-sources';
+import { componentsByKey } from './connected-components';
+import { EVENTS, columnSql, timeSql, type IdentifierType, type IdentitySource, type IdentityPlan } from './identity-sources';
 import { splitByLimits, type LimitedEdge } from './limits';
 import { ignoredSql, normalizeIdentifier, normalizedSql } from './normalize';
 import { buildProfileEvents, buildProfiles } from './profile-builder';
@@ -13,18 +13,25 @@ import { buildProfileEvents, buildProfiles } from './profile-builder';
  * 1. Extract: every record (an event of raw_events, a row of a model or seed) yields its identifiers
  *    (`type:value` nodes), normalized (emails lower(trim), opaque ids trimmed, phones to E.164 through
  *    libphonenumber: the distinct raw phone values new to the warehouse are normalized in Node once
- *    and kept in `identity_phone_numbers`), without the ignored values.
+ *    and kept in `identity_phone_numbers`), without the ignored values. Each node also gets a 64-bit
+ *    key for the joins and group-bys that follow (its type's rank in the top bits, a 56-bit hash of
+ *    the node below: see `keySql`), and each record the smallest key among its nodes.
  * 2. Link: each record links its identifiers to its most trusted one (by `priority`), so one record
  *    with a user id, an email and an anonymous id gives two links; a record with one identifier gives
  *    a self-link that declares the node. Links accumulate in `identity_edges` (first/last seen).
- * 3. Components: `connectedComponents` (hook-and-shortcut, O(log n) rounds) over the links.
+ * 3. Nodes: one row per identifier with its first source, first/last seen and its first hook (the
+ *    smallest key of the records it is in), read from the records in a full run and from the links
+ *    of the touched components in an incremental one. Keys are checked for collisions (a collision
+ *    numbers the nodes densely instead, see `rekey`).
+ * 4. Components: `componentsByKey` (hook-and-shortcut, O(log n) rounds) over the nodes and links.
  *    Incremental runs take only the links new since the last run, find the components they touch and
- *    recompute those alone; everything else keeps its profile untouched.
- * 4. Limits: components with more values of a type than its limit are split by replaying their links
+ *    recompute those alone; everything else keeps its profile untouched. One pass over the nodes
+ *    names each component (its smallest node id) and flags those over a limit.
+ * 5. Limits: components with more values of a type than its limit are split by replaying their links
  *    in time order (see limits.ts); refused links go to `identity_blocked_edges`.
- * 5. Stable ids: a profile keeps the id it had; when profiles merge, the one first seen earliest keeps
+ * 6. Stable ids: a profile keeps the id it had; when profiles merge, the one first seen earliest keeps
  *    its id and the others are logged in `profile_merges` with a link that joined them.
- * 6. Profiles: `profiles` is rebuilt from the graph with merged and computed traits, and
+ * 7. Profiles: `profiles` is rebuilt from the graph with merged and computed traits, and
  *    `profile_events` with the events of every profile (profile-builder.ts).
  *
  * Crash safety: the graph, the merge log, the blocked links and then the links are replaced in that
@@ -91,6 +98,23 @@ function cols(spec: string): ColumnSpec[] {
   });
 }
 
+/** The columns of a link, as `identity_edges` keeps them (staged links also carry their ends' keys, ka and kb). */
+const LINK_COLUMNS = ['a', 'b', 'a_type', 'b_type', 'first_seen', 'last_seen', 'source'];
+
+/** Keys below this (2^63 - 1): the largest bigint. */
+const MAX_KEY = '9223372036854775807';
+
+/** The smallest key of the identifier type of rank `rank` (see keySql): 2^56 per type, up to 127 types. */
+function rankBase(rank: number): string {
+  if (rank > 127) throw new Error('identity resolution handles at most 127 identifier types');
+  return String(BigInt(rank) << 56n);
+}
+
+/** A new profile's id: derived from its cluster's name, so the same data gives the same id on every run and warehouse. */
+function newProfileId(d: Dialect, cluster: string): string {
+  return d.md5(d.concat(["'profile:'", cluster]));
+}
+
 /** the time that sorts after every real one, for "first seen" with unknown times last */
 const FAR_FUTURE = (d: Dialect) => d.timestampLiteral(new Date('9999-12-31T00:00:00Z'));
 
@@ -142,7 +166,7 @@ export class IdentityResolver {
     try {
       // 1-2. extract and link
       const runLinks = stage('links');
-      const watermark = await this.extractLinks(runLinks, since, stage);
+      const extracted = await this.extractLinks(runLinks, since, stage);
       const links = await this.count(runLinks);
       let delta = runLinks;
       if (mode === 'incremental') {
@@ -150,7 +174,7 @@ export class IdentityResolver {
         delta = stage('delta');
         await this.create(
           delta,
-          `select n.* from ${this.qr(runLinks)} n left join ${this.q('edges')} o on o.${a} = n.${a} and o.${b} = n.${b}
+          `select ${LINK_COLUMNS.map((c) => `n.${c}`).join(', ')} from ${this.qr(runLinks)} n left join ${this.q('edges')} o on o.${a} = n.${a} and o.${b} = n.${b}
 where o.${a} is null or n.${fs} < o.${fs} or (o.${fs} is null and n.${fs} is not null)`,
         );
       }
@@ -160,14 +184,17 @@ where o.${a} is null or n.${fs} < o.${fs} or (o.${fs} is null and n.${fs} is not
       let recomputed = 0;
       let rounds = 0;
       let merges = 0;
+      let profileBase: string | undefined; // the profiles' first/last seen, when this run knows them all
       if (newLinks > 0) {
-        // 3. components of what changed: everything (full), or the components the new links touch
-        const oldComponents = stage('oldcomp'); // (component) replaced by this run
+        // 3. nodes of what changed: everything (full), or the components the new links touch
+        const graphNode = d.concat(['g.id_type', "':'", 'g.id_value']);
         let subEdges = runLinks;
+        let nodes = stage('nodes');
+        let oldComponents: Relation | undefined; // (component) replaced by this run; in a full run, all
         if (mode === 'full') {
-          await this.create(oldComponents, `select distinct component from ${this.q('graph')}`);
+          await this.create(nodes, this.nodesFromRecordsSql(extracted.records));
         } else {
-          const graphNode = d.concat(['g.id_type', "':'", 'g.id_value']);
+          oldComponents = stage('oldcomp');
           const touched = stage('touched');
           await this.create(touched, `select a as node from ${this.qr(delta)} ${d.unionDistinct} select b from ${this.qr(delta)}`);
           await this.create(oldComponents, `select distinct g.component from ${this.q('graph')} g join ${this.qr(touched)} t on t.node = ${graphNode}`);
@@ -179,52 +206,71 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
           );
           // the known links of the affected nodes and the new ones: every link among them
           subEdges = stage('subedges');
+          const cols = LINK_COLUMNS.join(', ');
           await this.create(
             subEdges,
-            this.aggregateLinksSql(`select e.* from ${this.q('edges')} e join ${this.qr(affected)} n on n.node = e.a\nunion all\nselect * from ${this.qr(delta)}`),
+            this.keyedLinksSql(
+              this.aggregateLinksSql(
+                `select ${LINK_COLUMNS.map((c) => `e.${c}`).join(', ')} from ${this.q('edges')} e join ${this.qr(affected)} n on n.node = e.a\nunion all\nselect ${cols} from ${this.qr(delta)}`,
+              ),
+            ),
           );
+          await this.create(nodes, this.nodesFromLinksSql(subEdges));
         }
-        // node facts (type, value, first source, first/last seen), then their components
-        const facts = stage('facts');
-        await this.create(facts, this.nodesSql(subEdges));
+        if (await this.keysCollide(nodes)) ({ nodes, links: subEdges } = await this.rekey(nodes, subEdges, stage));
+        recomputed = await this.count(nodes);
         lap('nodes');
-        const nodes = stage('nodes');
-        const cc = await connectedComponents(wh, { edges: subEdges, nodes: facts, output: nodes });
+
+        // 4. components, each named by its smallest node and flagged when over a limit
+        const cc = await componentsByKey(wh, { nodes, edges: subEdges, stage });
         rounds = cc.rounds;
-        recomputed = cc.nodes;
+        const root = cc.root('n');
+        const labels = stage('labels'); // (root, component, profile_id, over)
+        await this.create(labels, this.labelsSql(`select n.node, n.key, n.first_seen, n.last_seen, ${root.key} as root from ${this.qr(nodes)} n${root.joins}`));
         lap('components');
 
-        // 4. limits
-        const split = stage('split'); // (node, cluster) of the nodes in components split by limits
+        // 5. limits
+        const split = stage('split'); // (key, cluster) of the nodes in components split by limits
         const blockedRun = stage('blocked');
-        await this.applyLimits(subEdges, nodes, split, blockedRun, runId);
+        await this.applyLimits(subEdges, nodes, root, labels, split, blockedRun, runId);
         lap('limits');
 
-        // 5. stable ids and merges (the merge log is written here)
-        const assigned = stage('assigned');
-        const ids = await this.assignIds(nodes, split, oldComponents, subEdges, assigned, runId, now, stage);
+        // 6. stable ids and merges (the merge log is written here)
+        const resolved = `select n.node, ${this.typeOfKey('n.key')} as id_type, substr(n.node, ${d.strpos('n.node', "':'")} + 1) as id_value, n.source, n.first_seen, n.last_seen, l.component,
+  coalesce(s.cluster, l.component) as cluster, case when s.cluster is null then l.profile_id else ${newProfileId(d, 's.cluster')} end as new_profile_id
+from ${this.qr(nodes)} n${root.joins} join ${this.qr(labels)} l on l.root = ${root.key} left join ${this.qr(split)} s on s.key = n.key`;
+        const ids = await this.assignIds(resolved, oldComponents, subEdges, runId, now, stage);
         merges = ids.merges;
+        if (!oldComponents && ids.fresh) {
+          // every profile is new, named by its component or its cluster: no need to group the graph again
+          profileBase = `select profile_id, first_seen, last_seen from ${this.qr(labels)} where over = 0
+union all
+select ${newProfileId(d, 's.cluster')}, min(n.first_seen), max(n.last_seen) from ${this.qr(split)} s join ${this.qr(nodes)} n on n.key = s.key group by s.cluster`;
+        }
         lap('ids');
 
         // write: graph, blocked links, then links
-        const keep = mode === 'full' ? '' : `select g.* from ${this.q('graph')} g where not exists (select 1 from ${this.qr(oldComponents)} c where c.component = g.component)\nunion all\n`;
+        const keep = oldComponents
+          ? `select g.* from ${this.q('graph')} g where not exists (select 1 from ${this.qr(oldComponents)} c where c.component = g.component)\nunion all\n`
+          : '';
         await wh.replaceTable(this.rel('graph'), `${keep}select profile_id, id_type, id_value, source, first_seen, last_seen, component from ${ids.from}`);
-        if (mode === 'full') await wh.execute(`delete from ${this.q('blocked')}`);
+        if (!oldComponents) await wh.execute(`delete from ${this.q('blocked')}`);
         else await wh.execute(`delete from ${this.q('blocked')} where component in (select component from ${this.qr(oldComponents)})`);
         await wh.execute(`insert into ${this.q('blocked')} select * from ${this.qr(blockedRun)}`);
       }
+      const linkColumns = LINK_COLUMNS.join(', ');
       if (mode === 'full') {
-        await wh.replaceTable(this.rel('edges'), `select * from ${this.qr(runLinks)}`);
+        await wh.replaceTable(this.rel('edges'), `select ${linkColumns} from ${this.qr(runLinks)}`);
       } else if (links * 2 > (await this.count(this.rel('edges')))) {
         // this run read most links again (models are read whole): rewriting beats merging
-        await wh.replaceTable(this.rel('edges'), this.aggregateLinksSql(`select * from ${this.q('edges')} union all select * from ${this.qr(runLinks)}`));
+        await wh.replaceTable(this.rel('edges'), this.aggregateLinksSql(`select * from ${this.q('edges')} union all select ${linkColumns} from ${this.qr(runLinks)}`));
       } else if (links > 0) {
         // only the links read in this run change (new ones, and first/last seen of known ones)
         const [a, b] = ['a', 'b'].map((c) => d.quoteIdentifier(c));
         await wh.merge(
           this.rel('edges'),
           this.aggregateLinksSql(
-            `select o.* from ${this.q('edges')} o join ${this.qr(runLinks)} n on n.${a} = o.${a} and n.${b} = o.${b}\nunion all\nselect * from ${this.qr(runLinks)}`,
+            `select o.* from ${this.q('edges')} o join ${this.qr(runLinks)} n on n.${a} = o.${a} and n.${b} = o.${b}\nunion all\nselect ${linkColumns} from ${this.qr(runLinks)}`,
           ),
           ['a', 'b'],
         );
@@ -232,13 +278,13 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
       lap('write');
 
       // 6. profiles
-      const profiles = await buildProfiles(wh, this.plan, this.rel('graph'), this.rel('profiles'), this.rel('phones'), now);
+      const profiles = await buildProfiles(wh, this.plan, this.rel('graph'), this.rel('profiles'), this.rel('phones'), now, profileBase);
       const events = await buildProfileEvents(wh, this.plan, this.rel('graph'), this.rel('events'), this.rel('phones'));
       lap('profiles');
 
       const identifiers = await this.count(this.rel('graph'));
       const blocked = await this.count(this.rel('blocked'));
-      const newWatermark = watermark ?? (last?.events_watermark ? toDate(last.events_watermark) : null);
+      const newWatermark = extracted.watermark ?? (last?.events_watermark ? toDate(last.events_watermark) : null);
       const finishedAt = new Date();
       await wh.execute(
         `insert into ${this.q('runs')} values (${[runId, now, finishedAt, mode, configHash, newWatermark, links, newLinks, recomputed, identifiers, profiles, merges, blocked, rounds].map((v) => this.lit(v)).join(', ')})`,
@@ -252,23 +298,19 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
   // ── 1-2. extract and link ────────────────────────────────────────────────────
 
   /**
-   * Fills `out` with this run's links, aggregated (see aggregateLinksSql), straight from the sources
-   * in one statement: per record, every identifier column is normalized (and dropped when ignored),
-   * the record's most trusted identifier is its centre, and each identifier links to the centre (the
-   * centre to itself, which declares it). Returns the newest received_at of the events read (the
-   * next incremental run starts there), or null if none were read.
+   * Fills `out` with this run's links, aggregated, straight from the sources: per record, every
+   * identifier column is normalized (and dropped when ignored), keyed, the record's most trusted
+   * identifier is its centre, and each identifier links to the centre (the centre to itself, which
+   * declares it). The normalized records of each source are staged once; `records` is the SQL of
+   * their identifiers, one row each (centre, centre_key, node, node_key, rec_min, ts, source), which
+   * a full run reads again for the nodes. `watermark`: the newest received_at of the events read
+   * (the next incremental run starts there), or null if none were read.
    */
-  private async extractLinks(out: Relation, since: Date | null, stage: (name: string) => Relation): Promise<Date | null> {
+  private async extractLinks(out: Relation, since: Date | null, stage: (name: string) => Relation): Promise<{ watermark: Date | null; records: string }> {
     const { d } = this;
-    // each source's normalized records are materialized once and unpivoted from there
-    const pending: [Relation, string][] = [];
-    const stageRecords = (sql: string): string => {
-      const rel = stage(`records${pending.length}`);
-      pending.push([rel, sql]);
-      return this.qr(rel);
-    };
     let watermark: Date | null = null;
     const branches: string[] = [];
+    let i = 0;
     for (const source of this.plan.sources.values()) {
       const where = source.name === EVENTS && since ? `r.received_at > ${this.lit(since)}` : '';
       if (source.name === EVENTS) {
@@ -290,42 +332,58 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
         const value = normalizedSql(c.type.normalize, v, `p${c.j}.value`);
         normalized.push(`${value} as ${q('m', c)}`);
       }
-      // s: the values as written (trimmed); m: normalized; n: normalized unless an ignore rule matches
-      // either form (`^0+$` drops the phone `000000` although its E.164 form is +44000000)
-      const recordsSql = `(
-  select m.ts, ${columns.map((c) => `case when ${this.ignoreCondition(`m.${q('m', c)}`)} or ${this.ignoreCondition(`m.${q('r', c)}`)} then null else m.${q('m', c)} end as ${q('n', c)}`).join(',\n    ')}
-  from (
-    select s.*, ${normalized.join(', ')}
-    from (select ${ts} as ts, ${columns.map((c) => `trim(${columnSql(d, c)}) as ${q('r', c)}`).join(', ')} from ${d.relation(source.relation)} r${where ? ` where ${where}` : ''}) s
-    ${joins.join('\n    ')}
-  ) m
-)`;
+      // s: the values as written (trimmed); m: normalized; n: the node (`type:value`), normalized,
+      // unless an ignore rule matches either form (`^0+$` drops the phone `000000` although its E.164
+      // form is +44000000); k: the node's key; rec_min: the smallest key of the record
       const n = (c: { j: number }) => `x.${q('n', c)}`;
-      const nodeOf = (c: (typeof columns)[number]) => d.concat([d.literal(`${c.type.type}:`), n(c)]);
-      const centre = `case ${columns.map((c) => `when ${n(c)} is not null then ${nodeOf(c)}`).join(' ')} end`;
-      const centreType = `case ${columns.map((c) => `when ${n(c)} is not null then ${d.literal(c.type.type)}`).join(' ')} end`;
-      const records = stageRecords(recordsSql);
-      branches.push(
-        columns
-          .map(
-            (c) => `select ${centre} as centre, ${centreType} as centre_type, ${nodeOf(c)} as node, ${d.literal(c.type.type)} as id_type, x.ts, ${d.literal(source.name)} as source
-from ${records} x where ${n(c)} is not null`,
-          )
-          .join('\nunion all\n'),
-      );
-    }
-    const linkSql = `select
-  case when centre <= node then centre else node end as a,
-  case when centre <= node then node else centre end as b,
-  case when centre <= node then centre_type else id_type end as a_type,
-  case when centre <= node then id_type else centre_type end as b_type,
-  ts as first_seen, ts as last_seen, source
+      const k = (c: { j: number }) => `x.${q('k', c)}`;
+      const records = stage(`records${i++}`);
+      await this.create(
+        records,
+        `select x.*, least(${columns.map((c) => `coalesce(${k(c)}, ${MAX_KEY})`).join(', ')}) as rec_min
 from (
-${branches.join('\nunion all\n')}
-) l`;
-    for (const [rel, sql] of pending) await this.create(rel, `select * from ${sql} x`);
-    await this.create(out, this.aggregateLinksSql(linkSql));
-    return watermark;
+  select x.ts, ${columns.map((c) => `${n(c)}, case when ${n(c)} is not null then ${this.keySql(c.type, n(c))} end as ${q('k', c)}`).join(',\n    ')}
+  from (
+    select m.ts, ${columns.map((c) => `case when m.${q('m', c)} is null or ${this.ignoreCondition(`m.${q('m', c)}`)} or ${this.ignoreCondition(`m.${q('r', c)}`)} then null else ${d.concat([d.literal(`${c.type.type}:`), `m.${q('m', c)}`])} end as ${q('n', c)}`).join(',\n      ')}
+    from (
+      select s.*, ${normalized.join(', ')}
+      from (select ${ts} as ts, ${columns.map((c) => `trim(${columnSql(d, c)}) as ${q('r', c)}`).join(', ')} from ${d.relation(source.relation)} r${where ? ` where ${where}` : ''}) s
+      ${joins.join('\n      ')}
+    ) m
+  ) x
+) x`,
+      );
+      const centre = `coalesce(${columns.map(n).join(', ')})`;
+      const centreKey = `coalesce(${columns.map(k).join(', ')})`;
+      for (const c of columns) {
+        branches.push(
+          `select ${centre} as centre, ${centreKey} as centre_key, ${n(c)} as node, ${k(c)} as node_key, x.rec_min, x.ts, ${d.literal(source.name)} as source
+from ${this.qr(records)} x where ${n(c)} is not null`,
+        );
+      }
+    }
+    const recordsSql = branches.join('\nunion all\n');
+    const oneSource = this.plan.sources.size === 1;
+    await this.create(
+      out,
+      `select a, b, ${this.typeOfKey('ka')} as a_type, ${this.typeOfKey('kb')} as b_type, first_seen, last_seen, ${oneSource ? d.literal([...this.plan.sources.keys()][0]) : 'source'} as source, ka, kb
+from (
+  select a, b, min(ka) as ka, min(kb) as kb, min(ts) as first_seen, max(ts) as last_seen${oneSource ? '' : `, ${this.firstSource('ts')} as source`}
+  from (
+    select
+      case when centre <= node then centre else node end as a,
+      case when centre <= node then node else centre end as b,
+      case when centre <= node then centre_key else node_key end as ka,
+      case when centre <= node then node_key else centre_key end as kb,
+      ts, source
+    from (
+${recordsSql}
+    ) r
+  ) l
+  group by a, b
+) l`,
+    );
+    return { watermark, records: recordsSql };
   }
 
   private ignoreCondition(expr: string): string {
@@ -349,123 +407,215 @@ where v.raw is not null and not exists (select 1 from ${this.q('phones')} p wher
 
   /** One row per link: the earliest and latest time it was seen, and the source that saw it first. */
   private aggregateLinksSql(linksSql: string): string {
-    const d = this.d;
     // a node's type is part of its id (`type:value`), so grouping by the ids alone is enough
-    return `select a, b, min(a_type) as a_type, min(b_type) as b_type, min(first_seen) as first_seen, max(last_seen) as last_seen, ${d.firstBy('source', [`coalesce(first_seen, ${FAR_FUTURE(d)})`, 'source'])} as source
+    return `select a, b, min(a_type) as a_type, min(b_type) as b_type, min(first_seen) as first_seen, max(last_seen) as last_seen, ${this.firstSource('first_seen')} as source
 from (
 ${linksSql}
 ) l
 group by a, b`;
   }
 
-  // ── 3. nodes ─────────────────────────────────────────────────────────────────
-
-  private nodesSql(edges: Relation): string {
-    const { d } = this;
-    const e = this.qr(edges);
-    return `select n.node, n.id_type, substr(n.node, ${d.cast('length(n.id_type) + 2', 'integer')}) as id_value, n.source, n.first_seen, n.last_seen
-from (
-  select node, min(id_type) as id_type, min(first_seen) as first_seen, max(last_seen) as last_seen, ${d.firstBy('source', [`coalesce(first_seen, ${FAR_FUTURE(d)})`, 'source'])} as source
-  from (
-    select a as node, a_type as id_type, first_seen, last_seen, source from ${e}
-    union all
-    select b, b_type, first_seen, last_seen, source from ${e} where b <> a
-  ) ends
-  group by node
-) n`;
+  /** The links of `linksSql` with the keys of their ends (ka, kb). */
+  private keyedLinksSql(linksSql: string): string {
+    return `select l.*, ${this.keySql('l.a_type', 'l.a')} as ka, ${this.keySql('l.b_type', 'l.b')} as kb from (\n${linksSql}\n) l`;
   }
 
-  // ── 4. limits ────────────────────────────────────────────────────────────────
+  /** Aggregate: the source that saw a row first (by `time`, unknown times last; then by name). */
+  private firstSource(time: string): string {
+    return this.d.firstBy('source', [`coalesce(${time}, ${FAR_FUTURE(this.d)})`, 'source']);
+  }
 
-  /** Fills `splitRel(node, cluster)` for the nodes of components over a limit, and `blocked` with the refused links. */
-  private async applyLimits(edges: Relation, nodes: Relation, splitRel: Relation, blocked: Relation, runId: string): Promise<void> {
+  /**
+   * A node's key: its type's rank in the top bits (so a type is a range of keys, and the most trusted
+   * identifiers have the smallest keys, which most records then hook to), a 56-bit hash of the node
+   * below. `type` is the type, or SQL giving its name.
+   */
+  private keySql(type: IdentifierType | string, nodeSql: string): string {
+    const base = typeof type === 'string' ? `case ${type} ${this.plan.types.map((t) => `when ${this.d.literal(t.type)} then ${rankBase(t.rank)}`).join(' ')} end` : rankBase(type.rank);
+    return `(${base} + ${this.d.hash56(nodeSql)})`;
+  }
+
+  /** The identifier type of a key (see keySql). */
+  private typeOfKey(key: string): string {
+    const types = this.plan.types;
+    if (types.length === 1) return this.d.literal(types[0].type);
+    return `case ${types
+      .slice(0, -1)
+      .map((t) => `when ${key} < ${rankBase(t.rank + 1)} then ${this.d.literal(t.type)}`)
+      .join(' ')} else ${this.d.literal(types.at(-1)!.type)} end`;
+  }
+
+  // ── 3. nodes ─────────────────────────────────────────────────────────────────
+
+  /** Nodes from the identifiers of the records (extractLinks): the records are the hooks' groups. */
+  private nodesFromRecordsSql(recordsSql: string): string {
+    const oneSource = this.plan.sources.size === 1;
+    return `select node, min(node_key) as key, min(ts) as first_seen, max(ts) as last_seen, ${oneSource ? this.d.literal([...this.plan.sources.keys()][0]) : this.firstSource('ts')} as source,
+  min(rec_min) as hook, max(rec_min) as hook_max
+from (
+${recordsSql}
+) r
+group by node`;
+  }
+
+  /** Nodes from keyed links, both ends: each link is a group of its own for the hooks. */
+  private nodesFromLinksSql(links: Relation): string {
+    const e = this.qr(links);
+    return `select node, min(key) as key, min(first_seen) as first_seen, max(last_seen) as last_seen, ${this.firstSource('first_seen')} as source, min(rec_min) as hook, max(rec_min) as hook_max
+from (
+  select a as node, ka as key, first_seen, last_seen, source, least(ka, kb) as rec_min from ${e}
+  union all
+  select b, kb, first_seen, last_seen, source, least(ka, kb) from ${e} where b <> a
+) ends
+group by node`;
+  }
+
+  /** Whether two nodes share a key (56-bit hashes: about one run in 10,000 at 4 million identifiers). */
+  private async keysCollide(nodes: Relation): Promise<boolean> {
+    return Number(await queryValue(this.warehouse, `select count(*) from (select key from ${this.qr(nodes)} group by key having count(*) > 1) c`)) > 0;
+  }
+
+  /** Dense keys instead of hashes (after a collision): numbered in node order within each type's range, and the nodes again from the links. */
+  private async rekey(nodes: Relation, links: Relation, stage: (name: string) => Relation): Promise<{ nodes: Relation; links: Relation }> {
+    const base = `case ${this.plan.types.map((t) => `when key < ${rankBase(t.rank + 1)} then ${rankBase(t.rank)}`).join(' ')} end`;
+    const dense = stage('dense');
+    await this.create(dense, `select node, ${base} + row_number() over (order by node) as key from ${this.qr(nodes)}`);
+    const keyed = stage('denselinks');
+    await this.create(
+      keyed,
+      `select ${LINK_COLUMNS.map((c) => `e.${c}`).join(', ')}, x.key as ka, y.key as kb
+from ${this.qr(links)} e join ${this.qr(dense)} x on x.node = e.a join ${this.qr(dense)} y on y.node = e.b`,
+    );
+    const rekeyed = stage('densenodes');
+    await this.create(rekeyed, this.nodesFromLinksSql(keyed));
+    return { nodes: rekeyed, links: keyed };
+  }
+
+  /**
+   * One row per component (`nodesSql` gives node, key, first_seen, last_seen, root): its name (the
+   * smallest node id), the id of a profile named so, its first and last seen, and `over` = 1 when it
+   * holds more values of a type than the type's limit.
+   */
+  private labelsSql(nodesSql: string): string {
+    const { d } = this;
+    const over = this.plan.types
+      .filter((t) => t.limit !== undefined)
+      .map((t) => `sum(case when key >= ${rankBase(t.rank)} and key < ${rankBase(t.rank + 1)} then 1 else 0 end) > ${t.limit}`);
+    return `select root, min(node) as component, ${newProfileId(d, 'min(node)')} as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
+  ${over.length ? `case when ${over.join(' or ')} then 1 else 0 end` : '0'} as over
+from (
+${nodesSql}
+) n
+group by root`;
+  }
+
+  // ── 5. limits ────────────────────────────────────────────────────────────────
+
+  /** Fills `splitRel(key, cluster)` for the nodes of components over a limit, and `blocked` with the refused links. */
+  private async applyLimits(
+    edges: Relation,
+    nodes: Relation,
+    root: { joins: string; key: string },
+    labels: Relation,
+    splitRel: Relation,
+    blocked: Relation,
+    runId: string,
+  ): Promise<void> {
     const { d, warehouse: wh } = this;
     const limits = new Map(this.plan.types.filter((t) => t.limit !== undefined).map((t) => [t.type, t.limit!]));
-    await wh.execute(d.createTableFromColumns(splitRel, cols('node:string cluster:string')));
     await wh.execute(d.createTableFromColumns(blocked, TABLE_COLUMNS.blocked));
-    if (limits.size === 0) return;
-    const limitOf = `case ${[...limits].map(([t, n]) => `when id_type = ${d.literal(t)} then ${n}`).join(' ')} end`;
-    const violating = wh.scratchRelation(`${splitRel.name}_over`, splitRel);
+    if (limits.size === 0) return this.create(splitRel, `select key, node as cluster from ${this.qr(nodes)} where 1 = 0`);
     const violatingNodes = wh.scratchRelation(`${splitRel.name}_over_nodes`, splitRel);
-    const split = new Map<string, string>();
-    const blockedRows: unknown[][] = [];
+    const clusters = wh.scratchRelation(`${splitRel.name}_clusters`, splitRel);
+    const refused = wh.scratchRelation(`${splitRel.name}_refused`, splitRel);
+    const split: unknown[][] = [];
+    const refusedRows: unknown[][] = [];
     try {
-      await this.create(violating, `select distinct component from (select component, id_type, count(*) as n from ${this.qr(nodes)} group by component, id_type) c where n > ${limitOf}`);
-      // all offending components in one ordered stream, replayed one component at a time
-      let current: { component: string; edges: LimitedEdge[]; firstSeen: Map<string, unknown> } | undefined;
+      // all offending components in one ordered stream (only what the replay needs), replayed one
+      // component at a time
+      let current: { component: string; edges: LimitedEdge[] } | undefined;
       const replay = () => {
         if (!current) return;
         const result = splitByLimits(current.edges, limits);
-        for (const [node, cluster] of result.clusters) split.set(node, cluster);
-        for (const b of result.blocked) {
-          blockedRows.push([runId, current.component, b.aType, valueOf(b.a, b.aType), b.bType, valueOf(b.b, b.bType), b.type, b.limit, current.firstSeen.get(`${b.a}\u0000${b.b}`) ?? null]);
-        }
+        for (const [node, cluster] of result.clusters) split.push([node, cluster]);
+        for (const b of result.blocked) refusedRows.push([current.component, b.a, b.b, b.type, b.limit]);
       };
       // the offending nodes first (few), so the join with the links builds its hash table on them
-      await this.create(violatingNodes, `select n.node, n.component from ${this.qr(nodes)} n join ${this.qr(violating)} v on v.component = n.component`);
+      await this.create(
+        violatingNodes,
+        `select n.key, n.node, l.component from ${this.qr(nodes)} n${root.joins} join (select root, component from ${this.qr(labels)} where over = 1) l on l.root = ${root.key}`,
+      );
       const rows = wh.query(
-        `select n.component, e.a, e.b, e.a_type, e.b_type, e.first_seen
-from ${this.qr(edges)} e join ${this.qr(violatingNodes)} n on n.node = e.a
+        `select n.component, e.a, e.b
+from ${this.qr(edges)} e join ${this.qr(violatingNodes)} n on n.key = e.ka
 order by n.component, case when e.first_seen is null then 1 else 0 end, e.first_seen, e.a, e.b`,
       );
       for await (const r of rows) {
         const component = String(r.component);
         if (current?.component !== component) {
           replay();
-          current = { component, edges: [], firstSeen: new Map() };
+          current = { component, edges: [] };
         }
-        const edge = { a: String(r.a), b: String(r.b), aType: String(r.a_type), bType: String(r.b_type) };
-        current.edges.push(edge);
-        if (r.first_seen != null) current.firstSeen.set(`${edge.a}\u0000${edge.b}`, r.first_seen);
+        const a = String(r.a);
+        const b = String(r.b);
+        current.edges.push({ a, b, aType: typeOf(a), bType: typeOf(b) });
       }
       replay();
+      // the clusters by node key, and the refused links with their types, values and first_seen
+      await wh.execute(d.createTableFromColumns(clusters, cols('node:string cluster:string')));
+      await wh.execute(d.createTableFromColumns(refused, cols('component:string a:string b:string limit_type:string limit_value:integer')));
+      if (split.length) await wh.append(clusters, ['node', 'cluster'], split);
+      if (refusedRows.length) await wh.append(refused, ['component', 'a', 'b', 'limit_type', 'limit_value'], refusedRows);
+      await this.create(splitRel, `select n.key, c.cluster from ${this.qr(clusters)} c join ${this.qr(violatingNodes)} n on n.node = c.node`);
+      const value = (node: string) => `substr(${node}, ${d.strpos(node, "':'")} + 1)`;
+      await wh.execute(
+        `insert into ${this.qr(blocked)}
+select ${this.lit(runId)}, r.component, e.a_type, ${value('e.a')}, e.b_type, ${value('e.b')}, r.limit_type, r.limit_value, e.first_seen
+from ${this.qr(refused)} r join ${this.qr(edges)} e on e.a = r.a and e.b = r.b`,
+      );
     } finally {
-      await wh.execute(d.drop(violating, 'table'));
-      await wh.execute(d.drop(violatingNodes, 'table'));
+      for (const rel of [violatingNodes, clusters, refused]) await wh.execute(d.drop(rel, 'table'));
     }
-    if (split.size) await wh.append(splitRel, ['node', 'cluster'], [...split].map(([n, c]) => [n, c]));
-    if (blockedRows.length) await wh.append(blocked, TABLE_COLUMNS.blocked.map((c) => c.name), blockedRows);
   }
 
-  // ── 5. stable ids ────────────────────────────────────────────────────────────
+  // ── 6. stable ids ────────────────────────────────────────────────────────────
 
   /**
-   * Gives every cluster a profile id: the old id of its nodes that was first seen earliest; when
-   * several clusters claim one old id (a profile split), the cluster with most of its identifiers
-   * keeps it. Clusters without an old id get a new one derived from the cluster key (md5), so the
-   * same data gives the same ids on every run and warehouse. Logs merges. Returns the merge count and
-   * what to read the new graph rows from (a first run reads them straight from the nodes).
+   * Gives every cluster of `resolvedSql` (one row per node: node, graph columns, cluster,
+   * new_profile_id) a profile id: the old id of its nodes that was first seen earliest; when several
+   * clusters claim one old id (a profile split), the cluster with most of its identifiers keeps it.
+   * Clusters without an old id get a new one derived from the cluster key (md5), so the same data
+   * gives the same ids on every run and warehouse. Logs merges. Returns the merge count, what to read
+   * the new graph rows from (a first run reads them straight from the nodes) and whether every
+   * profile is new (`fresh`: nothing known before).
    */
   private async assignIds(
-    nodes: Relation,
-    split: Relation,
-    oldComponents: Relation,
+    resolvedSql: string,
+    oldComponents: Relation | undefined,
     edges: Relation,
-    out: Relation,
     runId: string,
     now: Date,
     stage: (n: string) => Relation,
-  ): Promise<{ merges: number; from: string }> {
+  ): Promise<{ merges: number; from: string; fresh: boolean }> {
     const { d, warehouse: wh } = this;
+    // the old graph rows of the components replaced (in a full run, all)
     const old = stage('old');
     await this.create(
       old,
       `select ${d.concat(['g.id_type', "':'", 'g.id_value'])} as node, g.profile_id, min(g.first_seen) over (partition by g.profile_id) as profile_first_seen
-from ${this.q('graph')} g join ${this.qr(oldComponents)} c on c.component = g.component`,
+from ${this.q('graph')} g${oldComponents ? ` join ${this.qr(oldComponents)} c on c.component = g.component` : ''}`,
     );
-    const clusterOf = `coalesce(s.cluster, n.component)`;
-    const withSplit = `${this.qr(nodes)} n left join ${this.qr(split)} s on s.node = n.node`;
-    const newId = (cluster: string) => d.md5(d.concat(["'profile:'", cluster]));
     if ((await this.count(old)) === 0) {
       // nothing known yet (a first run, or only new people): every cluster is a new profile, and the
       // graph is written straight from the nodes (no copy in between)
       return {
         merges: 0,
-        from: `(select ${newId(clusterOf)} as profile_id, n.id_type, n.id_value, n.source, n.first_seen, n.last_seen, n.component from ${withSplit}) assigned`,
+        fresh: true,
+        from: `(select new_profile_id as profile_id, id_type, id_value, source, first_seen, last_seen, component from (\n${resolvedSql}\n) r) assigned`,
       };
     }
     const clusters = stage('clusters');
-    await this.create(clusters, `select n.node, ${clusterOf} as cluster from ${withSplit}`);
+    await this.create(clusters, resolvedSql);
     const cand = stage('cand');
     await this.create(
       cand,
@@ -486,13 +636,14 @@ from ${this.qr(clusters)} c join ${this.qr(old)} o on o.node = c.node group by c
     const ids = stage('ids');
     await this.create(
       ids,
-      `select c.cluster, coalesce(k.profile_id, ${newId('c.cluster')}) as profile_id
+      `select c.cluster, coalesce(k.profile_id, ${newProfileId(d, 'c.cluster')}) as profile_id
 from (select distinct cluster from ${this.qr(clusters)}) c left join ${this.qr(claim)} k on k.cluster = c.cluster`,
     );
+    const out = stage('assigned');
     await this.create(
       out,
-      `select i.profile_id, n.id_type, n.id_value, n.source, n.first_seen, n.last_seen, n.component, n.node
-from ${this.qr(nodes)} n join ${this.qr(clusters)} c on c.node = n.node join ${this.qr(ids)} i on i.cluster = c.cluster`,
+      `select i.profile_id, c.id_type, c.id_value, c.source, c.first_seen, c.last_seen, c.component, c.node
+from ${this.qr(clusters)} c join ${this.qr(ids)} i on i.cluster = c.cluster`,
     );
 
     // merge log: every old profile that is now part of another profile (kind 'merge'), and every old
@@ -508,7 +659,7 @@ where o.profile_id <> i.profile_id`,
     );
     const merges = await this.count(changes);
     const from = this.qr(out);
-    if (merges === 0) return { merges, from };
+    if (merges === 0) return { merges, from, fresh: false };
     await wh.execute(
       `insert into ${this.q('merges')}
 select ${this.lit(runId)}, ${this.lit(now)}, profile_id, merged_profile_id, kind, a_type, substr(a, ${d.cast('length(a_type) + 2', 'integer')}), b_type, substr(b, ${d.cast('length(b_type) + 2', 'integer')})
@@ -524,7 +675,7 @@ from (
   where ob.profile_id is null or ob.profile_id <> m.merged_profile_id
 ) x where pos = 1`,
     );
-    return { merges, from };
+    return { merges, from, fresh: false };
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────────
@@ -559,8 +710,9 @@ from (
   }
 }
 
-function valueOf(node: string, type: string): string {
-  return node.slice(type.length + 1);
+/** The type of a node (`type:value`; type names have no colon). */
+function typeOf(node: string): string {
+  return node.slice(0, node.indexOf(':'));
 }
 
 function toDate(v: unknown): Date {

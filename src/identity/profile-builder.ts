@@ -32,6 +32,8 @@ export async function buildProfiles(
   profiles: Relation,
   phones: Relation,
   now: Date,
+  /** SQL of one row per profile (profile_id, first_seen, last_seen) when the caller has it; default: from the graph */
+  base?: string,
 ): Promise<number> {
   const d = warehouse.dialect;
   const token = randomBytes(4).toString('hex');
@@ -104,7 +106,7 @@ export async function buildProfiles(
     await warehouse.replaceTable(
       profiles,
       `select p.profile_id, p.first_seen, p.last_seen${traitCols.map((c) => `, ${c}`).join('')}, ${d.timestampLiteral(now)} as updated_at
-from (select profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen from ${g} group by profile_id) p
+from (${base ?? `select profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen from ${g} group by profile_id`}) p
 ${joins}`,
     );
     return Number(await queryValue(warehouse, `select count(*) from ${d.relation(profiles)}`));

@@ -215,6 +215,39 @@ describe.each(targets)('identity resolution on $name', (target) => {
     expect(of(graph.get('user_id:kid')!)).toBe(7);
   });
 
+  test('colliding identifier keys (hashes) fall back to dense keys: the same graph, profiles and blocked links', async () => {
+    const c = await project(['u1,one@corp.org,07700 900001,One,2026-01-01 00:00:00', 'u2,two@corp.org,,Two,2026-01-01 00:00:00']);
+    await c.send([
+      { type: 'identify', at: '2026-03-01T10:00:00Z', anonymousId: 'a1', userId: 'u1' },
+      { type: 'identify', at: '2026-03-01T11:00:00Z', anonymousId: 'a2', traits: { email: 'two@corp.org' } },
+      { type: 'identify', at: '2026-03-01T12:00:00Z', anonymousId: 'a1', userId: 'u2' }, // blocked by the user_id limit
+      { type: 'identify', at: '2026-03-01T13:00:00Z', anonymousId: 'a3', traits: { phone: '+44 7700 900001' } },
+    ]);
+    const read = async () => ({
+      graph: await c.rows(`select profile_id, id_type, id_value, source, first_seen, last_seen, component from ${c.t('identity_graph')} order by id_type, id_value`),
+      blocked: await c.rows(`select component, a_type, a_value, b_type, b_value, limit_type, first_seen from ${c.t('identity_blocked_edges')} order by a_value, b_value`),
+      profiles: (await c.rows(`select * from ${c.t('profiles')} order by profile_id`)).map(({ updated_at: _u, ...r }) => r),
+    });
+    await c.resolve(true);
+    const hashed = await read();
+    expect(hashed.blocked).toHaveLength(1);
+    // every identifier of a type gets the same hash: every key collides
+    const wh = c.ws.warehouse;
+    const { hash56 } = wh.dialect;
+    const execute = wh.execute.bind(wh);
+    const statements: string[] = [];
+    wh.dialect.hash56 = () => '0';
+    wh.execute = (sql, params) => (statements.push(sql), execute(sql, params));
+    try {
+      expect(await c.resolve(true)).toMatchObject({ mode: 'full', merges: 0, blocked: 1 });
+    } finally {
+      wh.dialect.hash56 = hash56;
+      wh.execute = execute;
+    }
+    expect(statements.some((sql) => /create table \S*_dense\b/.test(sql))).toBe(true);
+    expect(await read()).toEqual(hashed);
+  });
+
   test('ignored and malformed values never link anyone', async () => {
     const c = await project(['c1,TEST@example.com,0000000,Ann,2026-01-01 00:00:00', 'c2,test@example.com,00000,Ben,2026-01-01 00:00:00']);
     await c.send([
