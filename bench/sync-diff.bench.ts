@@ -10,7 +10,7 @@
  *    destination (batches of 1,000, per-batch checkpoints), rows/s; baseline, same run: a bare
  *    HTTP client (fetch) posting the same number of 1,000-row JSON batches to the same endpoint.
  *
- * Usage: npx tsx bench/sync-diff.bench.ts [diffRows=1000000,10000000] [deliverRows=1000000] [duckdbMemoryLimit, e.g. 700MB; default none]
+ * Usage: npx tsx bench/sync-diff.bench.ts [diffRows=1000000,10000000] [deliverRows=1000000] [duckdbMemoryLimit=600MB; "" for DuckDB's default, 80% of RAM]
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,7 +27,7 @@ import { findSync, resolveSync } from '../src/syncs/sync-catalog';
 const DIFF_ROWS = (process.argv[2] ?? '1000000,10000000').split(',').map(Number);
 const DELIVER_ROWS = Number(process.argv[3] ?? 1_000_000);
 /** warehouse.memory_limit for DuckDB: beyond it joins spill to disk */
-const MEMORY_LIMIT = process.argv[4] ?? '';
+const MEMORY_LIMIT = process.argv[4] ?? '600MB';
 const quiet = { debug: () => undefined, info: () => undefined, warn: (o: object, m?: string) => console.warn(m, o) };
 const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
