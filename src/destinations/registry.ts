@@ -1,6 +1,7 @@
 import type { DestinationDefinition } from './destination-definition';
 import { file } from './file';
 import { google } from './google';
+import { klaviyo } from './klaviyo';
 import { linkedin } from './linkedin';
 import { meta } from './meta';
 import { slack } from './slack';
@@ -12,6 +13,6 @@ import { webhook } from './webhook';
  * `src/destinations/<slug>/` with its definition, listed here (`npm run new:destination <slug>`
  * scaffolds both).
  */
-const definitions: DestinationDefinition[] = [webhook, file, slack, google, tiktok, meta, linkedin];
+const definitions: DestinationDefinition[] = [webhook, file, slack, google, tiktok, meta, linkedin, klaviyo];
 
 export const destinationTypes: ReadonlyMap<string, DestinationDefinition> = new Map(definitions.map((d) => [d.slug, d]));
