@@ -6,6 +6,7 @@ import type { Project } from '../models/project';
 import type { ColumnSpec, Relation, Row } from '../warehouse/warehouse';
 import { queryAll } from '../warehouse/warehouse';
 import type { Workspace } from '../workspace/workspace';
+import { modelSchema } from '../warehouse/warehouse.factory';
 import { compileMapping, type CompiledMapping } from './field-mapping';
 import { engineOptions, type EngineOptions, type SyncDefinition } from './sync-definition';
 import { MODE_OPERATIONS, type Change } from './sync-modes';
@@ -77,11 +78,9 @@ const LOG_COLUMNS: ColumnSpec[] = [
 /** A run stopped on purpose (configuration error, retries exhausted, lock lost): the message says why. */
 class RunStopped extends Error {}
 
-/** Where the sync tables live: the engine's schema. */
+/** Where the sync tables live: the engine's schema, beside raw_events. */
 export function engineSchema(ws: Workspace): Pick<Relation, 'schema' | 'database'> {
-  const c = ws.config.warehouse;
-  const database = c.type === 'bigquery' ? c.project : c.type === 'snowflake' ? c.database : undefined;
-  return { schema: ws.config.ingest.schema, database };
+  return { schema: ws.config.ingest.schema, database: modelSchema(ws.config.warehouse).database };
 }
 
 /**

@@ -247,19 +247,17 @@ export class SyncsService implements OnApplicationShutdown {
     const def = entry.definition;
     await this.workspace.refreshSegments();
     const project = this.workspace.project();
-    if ('segment' in def.source || 'model' in def.source) {
-      let source;
-      try {
-        source = await sourceQuery(this.workspace.warehouse, project, def.source, whereOf(entry));
-      } catch (e) {
-        // a source not built yet is fine: the first run after the build checks it
-        if (e instanceof SyncDefinitionError && /has not been built yet/.test(e.message)) return;
-        throw e;
-      }
-      compileMapping(def.mapping, source.columns, { skipNulls: false, where: target.where });
-      if (!source.columns.some((c) => c.toLowerCase() === def.primary_key.toLowerCase())) {
-        throw new SyncDefinitionError(`${target.where}: primary_key: the source (${source.label}) has no column "${def.primary_key}"`);
-      }
+    let source;
+    try {
+      source = await sourceQuery(this.workspace.warehouse, project, def.source, whereOf(entry));
+    } catch (e) {
+      // a source not built yet is fine: the first run after the build checks it
+      if (e instanceof SyncDefinitionError && /has not been built yet/.test(e.message)) return;
+      throw e;
+    }
+    compileMapping(def.mapping, source.columns, { skipNulls: false, where: target.where });
+    if (!source.columns.some((c) => c.toLowerCase() === def.primary_key.toLowerCase())) {
+      throw new SyncDefinitionError(`${target.where}: primary_key: the source (${source.label}) has no column "${def.primary_key}"`);
     }
   }
 }
