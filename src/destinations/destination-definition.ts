@@ -77,6 +77,15 @@ export interface ActionContext<Settings = Record<string, unknown>, Options = Rec
   logger: DestinationLogger;
   /** what `ensure` returned for this run (the remote list or audience id, ...) */
   state: Record<string, unknown>;
+  /** how asynchronous vendor jobs are polled (http/poll-job.ts; default DEFAULT_JOB_POLLING, tests shorten it) */
+  polling?: JobPolling;
+}
+
+/** Polling of a vendor's asynchronous job (an import, a bulk ingest): first wait, growth, cap, give-up time. */
+export interface JobPolling {
+  firstDelayMs: number;
+  maxDelayMs: number;
+  timeoutMs: number;
 }
 
 export interface TestContext<Settings = Record<string, unknown>> {

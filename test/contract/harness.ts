@@ -28,7 +28,7 @@ export function actionContext<S>(
   const options = definition.actions[action].options.parse(input.options ?? {}) as Record<string, unknown>;
   const sync = { name: 'vip_customers', runId: 'run_0001', mode: 'upsert' as SyncMode, ...input.sync };
   const http = createHttpClient(definition, settings, { instance: 'test', logger, secrets: input.secrets ?? [], timeoutMs: input.timeoutMs });
-  return { settings, options, sync, http, logger, state: {} };
+  return { settings, options, sync, http, logger, state: {}, polling: { firstDelayMs: 5, maxDelayMs: 20, timeoutMs: 2_000 } };
 }
 
 /** What testConnection sees. */
