@@ -71,8 +71,11 @@ export interface DestinationLogger {
 export interface ActionContext<Settings = Record<string, unknown>, Options = Record<string, unknown>> {
   settings: Settings;
   options: Options;
-  /** the sync being run, and the run (for idempotency keys and file names) */
-  sync: { name: string; runId: string; mode: SyncMode };
+  /**
+   * the sync being run, and the run (for idempotency keys and file names); `planned`: the rows this
+   * run sends in all (an adapter may pick a bulk API for large runs)
+   */
+  sync: { name: string; runId: string; mode: SyncMode; planned?: number };
   http: HttpClient;
   logger: DestinationLogger;
   /** what `ensure` returned for this run (the remote list or audience id, ...) */

@@ -236,7 +236,7 @@ export class SyncRunner {
     const ctx: ActionContext = {
       settings: target.destination.settings,
       options: target.options,
-      sync: { name: def.name, runId, mode: def.mode },
+      sync: { name: def.name, runId, mode: def.mode, planned: counts.planned },
       http: target.http,
       logger: this.logger,
       state: {},
