@@ -1,6 +1,8 @@
 import type { DestinationDefinition } from './destination-definition';
+import { customerio } from './customerio';
 import { file } from './file';
 import { google } from './google';
+import { iterable } from './iterable';
 import { klaviyo } from './klaviyo';
 import { linkedin } from './linkedin';
 import { meta } from './meta';
@@ -13,6 +15,6 @@ import { webhook } from './webhook';
  * `src/destinations/<slug>/` with its definition, listed here (`npm run new:destination <slug>`
  * scaffolds both).
  */
-const definitions: DestinationDefinition[] = [webhook, file, slack, google, tiktok, meta, linkedin, klaviyo];
+const definitions: DestinationDefinition[] = [webhook, file, slack, google, tiktok, meta, linkedin, klaviyo, customerio, iterable];
 
 export const destinationTypes: ReadonlyMap<string, DestinationDefinition> = new Map(definitions.map((d) => [d.slug, d]));
