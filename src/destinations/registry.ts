@@ -5,7 +5,9 @@ import { google } from './google';
 import { iterable } from './iterable';
 import { klaviyo } from './klaviyo';
 import { linkedin } from './linkedin';
+import { mailchimp } from './mailchimp';
 import { meta } from './meta';
+import { sendgrid } from './sendgrid';
 import { slack } from './slack';
 import { tiktok } from './tiktok';
 import { webhook } from './webhook';
@@ -15,6 +17,6 @@ import { webhook } from './webhook';
  * `src/destinations/<slug>/` with its definition, listed here (`npm run new:destination <slug>`
  * scaffolds both).
  */
-const definitions: DestinationDefinition[] = [webhook, file, slack, google, tiktok, meta, linkedin, klaviyo, customerio, iterable];
+const definitions: DestinationDefinition[] = [webhook, file, slack, google, tiktok, meta, linkedin, klaviyo, customerio, iterable, mailchimp, sendgrid];
 
 export const destinationTypes: ReadonlyMap<string, DestinationDefinition> = new Map(definitions.map((d) => [d.slug, d]));

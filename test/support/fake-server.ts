@@ -66,6 +66,8 @@ export class FakeServer {
 
   static async start(): Promise<FakeServer> {
     const fake = new FakeServer(createServer());
+    // Prism pools its connections to the fake: a socket closed idle (Node's 5 s default) under a large body gives EPIPE
+    fake.server.keepAliveTimeout = 120_000;
     await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
     fake.port = (fake.server.address() as AddressInfo).port;
     return fake;
