@@ -2,11 +2,13 @@ import type { DestinationDefinition } from './destination-definition';
 import { customerio } from './customerio';
 import { file } from './file';
 import { google } from './google';
+import { hubspot } from './hubspot';
 import { iterable } from './iterable';
 import { klaviyo } from './klaviyo';
 import { linkedin } from './linkedin';
 import { mailchimp } from './mailchimp';
 import { meta } from './meta';
+import { salesforce } from './salesforce';
 import { sendgrid } from './sendgrid';
 import { slack } from './slack';
 import { tiktok } from './tiktok';
@@ -17,6 +19,6 @@ import { webhook } from './webhook';
  * `src/destinations/<slug>/` with its definition, listed here (`npm run new:destination <slug>`
  * scaffolds both).
  */
-const definitions: DestinationDefinition[] = [webhook, file, slack, google, tiktok, meta, linkedin, klaviyo, customerio, iterable, mailchimp, sendgrid];
+const definitions: DestinationDefinition[] = [webhook, file, slack, google, tiktok, meta, linkedin, klaviyo, customerio, iterable, mailchimp, sendgrid, hubspot, salesforce];
 
 export const destinationTypes: ReadonlyMap<string, DestinationDefinition> = new Map(definitions.map((d) => [d.slug, d]));
