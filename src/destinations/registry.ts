@@ -1,3 +1,4 @@
+import { braze } from './braze';
 import type { DestinationDefinition } from './destination-definition';
 import { customerio } from './customerio';
 import { file } from './file';
@@ -19,6 +20,6 @@ import { webhook } from './webhook';
  * `src/destinations/<slug>/` with its definition, listed here (`npm run new:destination <slug>`
  * scaffolds both).
  */
-const definitions: DestinationDefinition[] = [webhook, file, slack, google, tiktok, meta, linkedin, klaviyo, customerio, iterable, mailchimp, sendgrid, hubspot, salesforce];
+const definitions: DestinationDefinition[] = [webhook, file, slack, google, tiktok, meta, linkedin, klaviyo, customerio, iterable, mailchimp, sendgrid, hubspot, salesforce, braze];
 
 export const destinationTypes: ReadonlyMap<string, DestinationDefinition> = new Map(definitions.map((d) => [d.slug, d]));

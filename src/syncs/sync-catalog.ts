@@ -127,8 +127,13 @@ export async function resolveSync(ws: Pick<Workspace, 'config' | 'store'>, entry
   });
   const actions = destination.definition.actions;
   const names = Object.keys(actions);
-  const actionName = def.action ?? (names.length === 1 ? names[0] : undefined);
-  if (!actionName) throw new SyncDefinitionError(`${where}: action: ${destination.definition.name} has several actions; choose one of ${names.join(', ')}`);
+  // without `action`: the destination's only action, or the only one that serves the sync's mode
+  const serving = names.filter((n) => actions[n].modes.includes(def.mode));
+  const actionName = def.action ?? (names.length === 1 ? names[0] : serving.length === 1 ? serving[0] : undefined);
+  if (!actionName) {
+    const choice = serving.length > 1 ? `${serving.length} of its actions serve mode ${def.mode}` : `none of its actions serves mode ${def.mode}`;
+    throw new SyncDefinitionError(`${where}: action: ${destination.definition.name} has several actions and ${choice}; choose one of ${(serving.length ? serving : names).join(', ')}`);
+  }
   const action = actions[actionName];
   if (!action) throw new SyncDefinitionError(`${where}: action: ${destination.definition.name} has no action "${actionName}" (actions: ${names.join(', ')})`);
   if (!action.modes.includes(def.mode)) {

@@ -7,7 +7,7 @@ export interface KlaviyoError {
   code?: string;
   title?: string;
   detail?: string;
-  source?: { pointer?: string; parameter?: string };
+  source?: { pointer?: string | null; parameter?: string };
 }
 
 const errorsOf = (data: unknown): KlaviyoError[] => {
@@ -15,10 +15,17 @@ const errorsOf = (data: unknown): KlaviyoError[] => {
   return Array.isArray(errors) ? (errors as KlaviyoError[]) : [];
 };
 
-const describe = (e: KlaviyoError) => [e.code, e.detail ?? e.title].filter(Boolean).join(': ');
+/** `code: detail` (or the title when there is no detail). */
+export const describeError = (e: KlaviyoError) => [e.code, e.detail ?? e.title].filter(Boolean).join(': ');
 
 /** The index of the profile a bulk-import error points at (`/data/attributes/profiles/data/3/...`). */
 const PROFILE_POINTER = /^\/data\/attributes\/profiles\/data\/(\d+)(\/|$)/;
+
+/** The profile index in a JSON pointer, or undefined when it points at no profile (`/data`). */
+export function profileIndex(pointer: string | null | undefined): number | undefined {
+  const m = PROFILE_POINTER.exec(pointer ?? '');
+  return m ? Number(m[1]) : undefined;
+}
 
 /**
  * Row results for a rejected bulk import: errors that point at a profile fail that row with
@@ -29,10 +36,9 @@ export function importErrorResults(count: number, res: HttpResponse): RowResult[
   const errors = errorsOf(res.data);
   const byRow = new Map<number, string>();
   for (const e of errors) {
-    const m = PROFILE_POINTER.exec(e.source?.pointer ?? '');
-    const index = m ? Number(m[1]) : NaN;
-    if (!(index >= 0 && index < count)) throw unexpectedAnswer('importing profiles', res);
-    byRow.set(index, byRow.has(index) ? `${byRow.get(index)}; ${describe(e)}` : describe(e));
+    const index = profileIndex(e.source?.pointer);
+    if (index === undefined || index >= count) throw unexpectedAnswer('importing profiles', res);
+    byRow.set(index, byRow.has(index) ? `${byRow.get(index)}; ${describeError(e)}` : describeError(e));
   }
   if (byRow.size === 0) throw unexpectedAnswer('importing profiles', res);
   return Array.from({ length: count }, (_, i) => (byRow.has(i) ? rowFailed(`Klaviyo rejected this profile: ${byRow.get(i)}`) : { ok: true as const }));

@@ -1,18 +1,22 @@
 import { z } from 'zod';
-import { defineDestination, ROW_OK, rowFailed, type ActionContext, type OutgoingRow, type RowResult } from '../destination-definition';
+import { defineDestination, ROW_OK, rowFailed, type ActionContext, type FieldSpec, type OutgoingRow, type RowResult } from '../destination-definition';
 import { ConfigurationError } from '../destination-errors';
-import { importErrorResults, unexpectedAnswer } from './errors';
+import { unexpectedAnswer } from './errors';
+import { runImport } from './jobs';
 import { ensureList, findListRequest } from './lists';
 import {
   chunks,
-  importJobRequest,
+  firstIdentifier,
+  importChunks,
   KLAVIYO_IDENTIFIERS,
+  KLAVIYO_LOCATION,
   KLAVIYO_LOOKUP,
   KLAVIYO_MAX_IMPORT,
   KLAVIYO_MAX_REMOVE,
   lookupRequest,
   profileOf,
   removeRequest,
+  type ImportProfile,
   type KlaviyoIdentifier,
   type ProfileAttributes,
 } from './payload';
@@ -26,24 +30,41 @@ const settings = z.object({
 });
 type KlaviyoSettings = z.infer<typeof settings>;
 
-const options = z
+const listOptions = z
   .object({
     list_id: z.string().trim().min(1).optional().describe('the list to write to'),
     list_name: z.string().trim().min(1).max(255).optional().describe('the list to write to, found by name or created (default: the sync name)'),
   })
   .strict()
   .refine((o) => o.list_id === undefined || o.list_name === undefined, 'set list_id or list_name, not both');
-type KlaviyoOptions = z.infer<typeof options>;
+type ListOptions = z.infer<typeof listOptions>;
 
-const identifier = (description: string) => ({ description, type: 'string' as const, identifier: true });
-const attribute = (description: string) => ({ description, type: 'string' as const });
+type Ctx = ActionContext<KlaviyoSettings>;
 
-/** Klaviyo list membership through the bulk profile import and list relationships APIs (README.md). */
+const identifier = (description: string): FieldSpec => ({ description, type: 'string', identifier: true });
+const attribute = (description: string): FieldSpec => ({ description, type: 'string' });
+
+/** The profile fields both actions map (any other field is a custom property). */
+const PROFILE_FIELDS: Record<string, FieldSpec> = {
+  email: identifier('the profile email (lowercased)'),
+  phone_number: identifier('the profile phone, E.164'),
+  external_id: identifier('your id for the profile'),
+  first_name: attribute('first name'),
+  last_name: attribute('last name'),
+  organization: attribute('company or organization'),
+  title: attribute('job title'),
+  locale: attribute('locale, IETF BCP 47 (en-US)'),
+  image: attribute('URL of the profile image'),
+  location: { description: `address (location.${KLAVIYO_LOCATION.join(', location.')})`, type: 'object' },
+  properties: { description: 'an object whose keys become custom properties (like any field not listed)', type: 'object' },
+};
+
+/** Klaviyo profiles and list membership through bulk profile import jobs (README.md). */
 export const klaviyo = defineDestination<KlaviyoSettings>({
   slug: 'klaviyo',
   name: 'Klaviyo',
   category: 'email',
-  description: 'Adds profiles (created or updated) to a Klaviyo list and removes them from it.',
+  description: 'Creates and updates Klaviyo profiles (with custom properties), and adds them to a list and removes them from it.',
   settings,
   // the import and list endpoints share burst 10/s, steady 150/m
   rateLimit: { requests: 150, perMs: 60_000 },
@@ -57,77 +78,133 @@ export const klaviyo = defineDestination<KlaviyoSettings>({
   },
 
   actions: {
+    profiles: {
+      title: 'Sync profiles',
+      description: 'Creates or updates profiles (mode upsert), or updates existing profiles only (mode update), through bulk import jobs polled to completion.',
+      modes: ['upsert', 'update'],
+      options: z.object({}).strict(),
+      fields: PROFILE_FIELDS,
+      customFields: true,
+      batchSize: KLAVIYO_MAX_IMPORT,
+      maxBatchSize: KLAVIYO_MAX_IMPORT,
+      performBatch: (rows, ctx) => sendProfiles(rows, ctx as Ctx),
+    },
     list_membership: {
       title: 'Sync list membership',
-      description: 'Upserts entering profiles and adds them to a list (bulk import job); removes exiting profiles from the list (consent untouched).',
+      description: 'Upserts entering profiles and adds them to a list (bulk import job polled to completion); removes exiting profiles from the list (consent untouched).',
       modes: ['audience'],
-      options,
-      fields: {
-        email: identifier('the profile email (lowercased)'),
-        phone_number: identifier('the profile phone, E.164'),
-        external_id: identifier('your id for the profile'),
-        first_name: attribute('first name'),
-        last_name: attribute('last name'),
-      },
+      options: listOptions,
+      fields: PROFILE_FIELDS,
       customFields: true,
       batchSize: KLAVIYO_MAX_REMOVE,
       maxBatchSize: KLAVIYO_MAX_IMPORT,
       async ensure(ctx) {
-        const o = ctx.options as KlaviyoOptions;
+        const o = ctx.options as ListOptions;
         const { list_id, created } = await ensureList(ctx.http, { list_id: o.list_id, list_name: o.list_name ?? ctx.sync.name });
         ctx.logger.info({ destination: 'klaviyo', list_id, created }, created ? 'created the Klaviyo list' : 'using the Klaviyo list');
         return { list_id };
       },
-      performBatch: (rows, ctx) => sendBatch(rows, ctx),
+      performBatch: (rows, ctx) => sendMembership(rows, ctx as Ctx),
     },
   },
 });
 
-/** Adds (one import job) then removes (lookups, then deletes by id); a result per row. */
-async function sendBatch(rows: OutgoingRow[], ctx: ActionContext<KlaviyoSettings>): Promise<RowResult[]> {
-  const o = ctx.options as KlaviyoOptions;
+interface Prepared {
+  index: number;
+  profile: ProfileAttributes;
+}
+
+/** Checks each row (its operation, then its profile); the bad ones get their result, the rest are grouped by operation. */
+function prepare(rows: OutgoingRow[], allowed: readonly string[], what: string): { results: RowResult[]; byOp: Map<string, Prepared[]> } {
+  const results: RowResult[] = rows.map(() => ROW_OK);
+  const byOp = new Map<string, Prepared[]>();
+  rows.forEach((row, index) => {
+    if (!allowed.includes(row.op)) return void (results[index] = rowFailed(`${what} (got ${row.op})`));
+    // a remove needs only the identifiers: its other fields cannot make it fail
+    const p = profileOf(row.op === 'remove' ? { ...row, fields: identifiersOf(row.fields) } : row);
+    if (!p.ok) return void (results[index] = p.result);
+    const group = byOp.get(row.op) ?? [];
+    group.push({ index, profile: p.profile });
+    byOp.set(row.op, group);
+  });
+  return { results, byOp };
+}
+
+/** Import jobs for the profiles (≤ 10,000 and 5 MB each), each polled to completion; results written per row. */
+async function importAll(items: { index: number; profile: ImportProfile }[], listId: string | undefined, results: RowResult[], ctx: Ctx): Promise<void> {
+  for (const job of importChunks(items)) {
+    const jobResults = await runImport(job.map((i) => i.profile), listId, ctx);
+    jobResults.forEach((r, i) => (results[job[i].index] = r));
+  }
+}
+
+/** Profiles: upserts go to import jobs as they are; updates are looked up first and imported by id, and a row nobody has fails. */
+async function sendProfiles(rows: OutgoingRow[], ctx: Ctx): Promise<RowResult[]> {
+  const { results, byOp } = prepare(rows, ['upsert', 'update'], 'Klaviyo profiles only upsert and update');
+  const imports: { index: number; profile: ImportProfile }[] = (byOp.get('upsert') ?? []).map((p) => ({ index: p.index, profile: { attributes: p.profile } }));
+  const updates = byOp.get('update') ?? [];
+  if (updates.length > 0) {
+    const found = await lookupProfiles(updates, ctx);
+    for (const u of updates) {
+      const id = found.byRow.get(u.index);
+      if (id) imports.push({ index: u.index, profile: { id, attributes: u.profile } });
+      else results[u.index] = rowFailed(`no Klaviyo profile has this ${firstIdentifier(u.profile)} (mode update changes existing profiles only)`);
+    }
+    imports.sort((a, b) => a.index - b.index);
+  }
+  await importAll(imports, undefined, results, ctx);
+  return results;
+}
+
+/** List membership: adds (import jobs into the list) then removes (lookups, then deletes by id); a result per row. */
+async function sendMembership(rows: OutgoingRow[], ctx: Ctx): Promise<RowResult[]> {
+  const o = ctx.options as ListOptions;
   const listId = typeof ctx.state.list_id === 'string' ? ctx.state.list_id : o.list_id;
   if (!listId) throw new ConfigurationError('no Klaviyo list for this run: ensure did not run and list_id is not set');
-  const results: RowResult[] = rows.map(() => ROW_OK);
-  const adds: { index: number; profile: ProfileAttributes }[] = [];
-  const removes: { index: number; profile: ProfileAttributes }[] = [];
-  rows.forEach((row, index) => {
-    if (row.op !== 'add' && row.op !== 'remove') return void (results[index] = rowFailed(`Klaviyo lists only add and remove people (got ${row.op})`));
-    const p = profileOf(row);
-    if (!p.ok) return void (results[index] = p.result);
-    (row.op === 'add' ? adds : removes).push({ index, profile: p.profile });
-  });
-  for (const batch of chunks(adds, KLAVIYO_MAX_IMPORT)) {
-    const res = await ctx.http.request<{ data?: { id?: string } }>(importJobRequest(batch.map((a) => a.profile), listId));
-    if (res.status === 202) {
-      ctx.logger.info({ destination: 'klaviyo', list_id: listId, job_id: res.data?.data?.id, profiles: batch.length }, 'Klaviyo bulk import job created');
-      continue;
+  const { results, byOp } = prepare(rows, ['add', 'remove'], 'Klaviyo lists only add and remove people');
+  const adds = (byOp.get('add') ?? []).map((p) => ({ index: p.index, profile: { attributes: p.profile } }));
+  await importAll(adds, listId, results, ctx);
+  const removes = byOp.get('remove') ?? [];
+  if (removes.length > 0) {
+    const { ids } = await lookupProfiles(removes, ctx);
+    for (const group of chunks([...ids], KLAVIYO_MAX_REMOVE)) {
+      const res = await ctx.http.request(removeRequest(listId, group));
+      if (res.status !== 204 && res.status !== 200) throw unexpectedAnswer(`removing profiles from list ${listId}`, res);
     }
-    if (res.status !== 400) throw unexpectedAnswer(`importing profiles into list ${listId}`, res);
-    importErrorResults(batch.length, res).forEach((r, i) => (results[batch[i].index] = r));
   }
-  if (removes.length > 0) await removeFromList(removes, listId, ctx);
   return results;
 }
 
 /**
- * Removing takes profile ids: each row is looked up by its first identifier (email, then
- * phone_number, then external_id), 100 at a time; a row with no profile has nobody to remove.
+ * The Klaviyo ids of the rows' profiles: each row is looked up by its first identifier (email, then
+ * phone_number, then external_id), 100 values a call. `ids` holds every profile found; `byRow` the
+ * rows matched to a profile by the identifier value Klaviyo returns (`fields[profile]`).
  */
-async function removeFromList(removes: { profile: ProfileAttributes }[], listId: string, ctx: ActionContext<KlaviyoSettings>): Promise<void> {
+async function lookupProfiles(items: Prepared[], ctx: Ctx): Promise<{ ids: Set<string>; byRow: Map<number, string> }> {
   const ids = new Set<string>();
+  const byRow = new Map<number, string>();
   for (const key of KLAVIYO_IDENTIFIERS) {
-    const values = [...new Set(removes.filter((r) => firstIdentifier(r.profile) === key).map((r) => r.profile[key] as string))];
+    const mine = items.filter((r) => firstIdentifier(r.profile) === key);
+    const values = [...new Set(mine.map((r) => r.profile[key] as string))];
     for (const group of chunks(values, KLAVIYO_LOOKUP)) {
-      const res = await ctx.http.request<{ data?: { id?: string }[] }>(lookupRequest(key, group));
+      const res = await ctx.http.request<{ data?: { id?: string; attributes?: Record<string, unknown> }[] }>(lookupRequest(key, group));
       if (res.status !== 200 || !Array.isArray(res.data?.data)) throw unexpectedAnswer(`looking up profiles by ${key}`, res);
-      for (const p of res.data.data) if (typeof p.id === 'string') ids.add(p.id);
+      const byValue = new Map<string, string>();
+      for (const p of res.data.data) {
+        if (typeof p.id !== 'string') continue;
+        ids.add(p.id);
+        const value = p.attributes?.[key];
+        if (typeof value === 'string') byValue.set(comparable(key, value), p.id);
+      }
+      for (const r of mine) {
+        const id = byValue.get(comparable(key, r.profile[key] as string));
+        if (id) byRow.set(r.index, id);
+      }
     }
   }
-  for (const group of chunks([...ids], KLAVIYO_MAX_REMOVE)) {
-    const res = await ctx.http.request(removeRequest(listId, group));
-    if (res.status !== 204 && res.status !== 200) throw unexpectedAnswer(`removing profiles from list ${listId}`, res);
-  }
+  return { ids, byRow };
 }
 
-const firstIdentifier = (p: ProfileAttributes): KlaviyoIdentifier | undefined => KLAVIYO_IDENTIFIERS.find((k) => p[k] !== undefined);
+const identifiersOf = (fields: Record<string, unknown>) => Object.fromEntries(KLAVIYO_IDENTIFIERS.filter((k) => k in fields).map((k) => [k, fields[k]]));
+
+const comparable = (key: KlaviyoIdentifier, value: string) => (key === 'email' ? value.trim().toLowerCase() : value.trim());
