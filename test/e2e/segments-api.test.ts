@@ -7,7 +7,7 @@ import { Workspace } from '../../src/workspace/workspace';
 import { DEMO_SEGMENTS } from '../support/demo';
 import { dropSchema, POSTGRES_URL, requirePostgres, uniqueSchema } from '../support/postgres';
 import { TempProject } from '../support/temp-project';
-import { answer, type Answer, type Json, startApp } from '../support/test-app';
+import { apiClient, type ApiCall, type Json, startApp } from '../support/test-app';
 
 /**
  * The segment API over real HTTP on the demo project (built once: seeds, models, identity, the demo
@@ -19,16 +19,8 @@ const ADMIN_TOKEN = 'test-admin-token';
 /** the demo's tree segments and its SQL segment, by name */
 const ALL_DEMO_SEGMENTS = [...DEMO_SEGMENTS, 'at_churn_risk'].sort();
 
-type Call = (method: string, path: string, body?: unknown, token?: string | null) => Promise<Answer>;
+type Call = ApiCall;
 
-function client(base: string): Call {
-  return async (method, path, body, token = ADMIN_TOKEN) => {
-    const headers: Record<string, string> = {};
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    return answer(await fetch(base + path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) }));
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,7 +55,7 @@ describe('segment API (DuckDB, demo project)', () => {
     project = TempProject.demo();
     let base: string;
     ({ app, base } = await startApp(project.config({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'warn' })));
-    api = client(base);
+    api = apiClient(base, ADMIN_TOKEN);
     ws = app.get(Workspace);
     await build();
   }, 120_000);
@@ -522,7 +514,7 @@ describe('segment API before the profiles are built', () => {
     project = TempProject.demo();
     let base: string;
     ({ app, base } = await startApp(project.config({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'warn' })));
-    api = client(base);
+    api = apiClient(base, ADMIN_TOKEN);
   });
 
   afterAll(async () => {
@@ -575,7 +567,7 @@ identity:
     });
     let base: string;
     ({ app, base } = await startApp(project.config({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'warn', CDP_WAREHOUSE_URL: POSTGRES_URL, CDP_WAREHOUSE_SCHEMA: schema })));
-    api = client(base);
+    api = apiClient(base, ADMIN_TOKEN);
     expect((await api('POST', '/api/models/build', {})).body.status).toBe('success');
   }, 120_000);
 

@@ -41,6 +41,19 @@ export async function startApp(config: CdpConfig): Promise<{ app: NestFastifyApp
   return { app, base: await listen(app) };
 }
 
+/** A call to the API with a bearer token (default: the client's; `null`: none), JSON in and out. */
+export type ApiCall = (method: string, path: string, body?: unknown, token?: string | null) => Promise<Answer>;
+
+/** An ApiCall against `base` that sends `token` unless told otherwise. */
+export function apiClient(base: string, token: string): ApiCall {
+  return async (method, path, body, as = token) => {
+    const headers: Record<string, string> = {};
+    if (as) headers.authorization = `Bearer ${as}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return answer(await fetch(base + path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) }));
+  };
+}
+
 /** A source as POST /api/sources returns it. */
 export interface CreatedSource {
   id: string;

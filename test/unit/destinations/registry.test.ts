@@ -3,7 +3,7 @@ import { destinationTypes } from '../../../src/destinations/registry';
 
 describe('destination registry', () => {
   it('lists every destination by slug, each once', () => {
-    expect([...destinationTypes.keys()].sort()).toEqual(['braze', 'customerio', 'file', 'google', 'hubspot', 'iterable', 'klaviyo', 'linkedin', 'mailchimp', 'meta', 'salesforce', 'sendgrid', 'slack', 'tiktok', 'webhook']);
+    expect([...destinationTypes.keys()].sort()).toEqual(['braze', 'customerio', 'file', 'google', 'hubspot', 'intercom', 'iterable', 'klaviyo', 'linkedin', 'mailchimp', 'meta', 'salesforce', 'sendgrid', 'slack', 'tiktok', 'webhook', 'zendesk']);
   });
 
   it.each([...destinationTypes.values()].map((d) => ({ slug: d.slug, definition: d })))('$slug is a well-formed definition', ({ definition }) => {
