@@ -145,7 +145,8 @@ export interface DestinationDefinition<Settings = any> {
   settings: z.ZodType<Settings>;
   /** the key of the account, for rate-limit budgets shared across syncs (default: the instance name) */
   accountKey?(settings: Settings): string;
-  rateLimit?: RateLimit;
+  /** the vendor's request budget, or a function of the settings (a plan's limit the user sets) */
+  rateLimit?: RateLimit | ((settings: Settings) => RateLimit);
   /** the base URL requests are relative to */
   baseUrl?(settings: Settings): string;
   /** headers added to every request (auth) */

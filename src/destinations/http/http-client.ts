@@ -49,8 +49,10 @@ export function createHttpClient<S>(definition: DestinationDefinition<S>, settin
   const baseUrl = definition.baseUrl?.(settings);
   const definitionHeaders = lowerKeys(definition.headers?.(settings) ?? {});
   const redactor = new Redactor([...opts.secrets, ...secretSettingValues(definition.settings, settings), ...headerSecrets(definitionHeaders)]);
-  const limiter: RateLimiter | undefined = definition.rateLimit
-    ? sharedRateLimiter(`${definition.slug}:${definition.accountKey?.(settings) ?? opts.instance}`, definition.rateLimit)
+  const rateLimit = typeof definition.rateLimit === 'function' ? definition.rateLimit(settings) : definition.rateLimit;
+  // the budget is the account's; a limit from the settings is part of the key, so a changed setting takes effect
+  const limiter: RateLimiter | undefined = rateLimit
+    ? sharedRateLimiter(`${definition.slug}:${definition.accountKey?.(settings) ?? opts.instance}${typeof definition.rateLimit === 'function' ? `:${rateLimit.requests}/${rateLimit.perMs}` : ''}`, rateLimit)
     : undefined;
   const instance = axios.create({
     validateStatus: () => true,

@@ -1,32 +1,15 @@
 import { defineDestination, ROW_OK, rowFailed, type ActionContext, type HttpClient, type OutgoingRow, type RowResult } from '../destination-definition';
 import { ConfigurationError } from '../destination-errors';
-import { sharedRateLimiter } from '../http/rate-limiter';
 import { classifyZendesk, configurationAnswer } from './errors';
 import { awaitJob, jobResults, startJob } from './jobs';
 import { userOf, ZENDESK_MAX_USERS, type ZendeskUser } from './payload';
-import { usersOptions, ZENDESK_MAX_RPM, zendeskSettings, type UsersOptions, type ZendeskSettings } from './settings';
+import { usersOptions, zendeskSettings, type UsersOptions, type ZendeskSettings } from './settings';
 import { checkUserFields, readUserFields, userFieldValue, type UserFieldCatalog } from './user-fields';
 
 type Ctx = ActionContext<ZendeskSettings, UsersOptions>;
 
 /** Jobs of one sync in flight at once: far below the account's 30 queued jobs, which other integrations share. */
 const JOBS_IN_FLIGHT = 3;
-
-/**
- * The account's plan limit (the `requests_per_minute` setting), taken before each request on top of
- * the definition's ceiling: the definition's `rateLimit` cannot depend on the settings, so the plan
- * budget is a second shared limiter keyed by the account (and the limit, so a changed setting takes
- * effect).
- */
-function planLimited(http: HttpClient, s: ZendeskSettings): HttpClient {
-  const limiter = sharedRateLimiter(`zendesk-plan:${s.subdomain}:${s.requests_per_minute}`, { requests: s.requests_per_minute, perMs: 60_000 });
-  return {
-    async request(req) {
-      await limiter.take();
-      return http.request(req);
-    },
-  };
-}
 
 const identifier = (description: string) => ({ description, type: 'string' as const, identifier: true });
 const text = (description: string) => ({ description, type: 'string' as const });
@@ -38,8 +21,8 @@ export const zendesk = defineDestination<ZendeskSettings>({
   category: 'support',
   description: 'Creates or updates Zendesk Support users (end users) with their user fields, 100 per background job.',
   settings: zendeskSettings,
-  // the ceiling of every plan (High Volume API add-on); the plan's own limit is the requests_per_minute setting
-  rateLimit: { requests: ZENDESK_MAX_RPM, perMs: 60_000 },
+  // the plan's limit (Team 200 ... High Volume 2,500 a minute), shared by every sync of the account
+  rateLimit: (s) => ({ requests: s.requests_per_minute, perMs: 60_000 }),
   accountKey: (s) => s.subdomain,
   baseUrl: (s) => (s.base_url ?? `https://${s.subdomain}.zendesk.com`).replace(/\/+$/, ''),
   headers: (s) => ({
@@ -48,8 +31,7 @@ export const zendesk = defineDestination<ZendeskSettings>({
   classify: classifyZendesk,
 
   /** The credentials' user (`GET /api/v2/users/me`) must be a signed-in agent or admin; then the user fields are read. */
-  async testConnection({ http: raw, settings }) {
-    const http = planLimited(raw, settings);
+  async testConnection({ http }) {
     const me = await http.request<{ user?: { id?: unknown; role?: unknown } }>({ method: 'GET', url: 'api/v2/users/me' });
     if (me.status !== 200) throw configurationAnswer('reading the signed-in user (GET /api/v2/users/me)', me);
     const user = me.data?.user;
@@ -84,7 +66,7 @@ export const zendesk = defineDestination<ZendeskSettings>({
       maxBatchSize: ZENDESK_MAX_USERS,
       concurrency: JOBS_IN_FLIGHT,
       async ensure(ctx) {
-        return { user_fields: await readUserFields(planLimited(ctx.http, ctx.settings)) };
+        return { user_fields: await readUserFields(ctx.http) };
       },
       performBatch: (rows, ctx) => upsertUsers(rows, ctx as Ctx),
     },
@@ -93,7 +75,7 @@ export const zendesk = defineDestination<ZendeskSettings>({
 
 /** One job for the batch's valid rows; its per-user results mapped back to the rows. */
 async function upsertUsers(rows: OutgoingRow[], ctx: Ctx): Promise<RowResult[]> {
-  const http = planLimited(ctx.http, ctx.settings);
+  const http = ctx.http;
   const results: RowResult[] = rows.map(() => ROW_OK);
   const prepared: { index: number; user: ZendeskUser }[] = [];
   rows.forEach((row, index) => {
