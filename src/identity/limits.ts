@@ -9,33 +9,36 @@
  * The replay is deterministic (links ordered by first_seen, then by their node ids), so a full
  * rebuild and an incremental run over the same links give the same profiles.
  */
-export interface LimitedEdge {
-  a: string;
-  b: string;
+export interface LimitedEdge<N extends string | number = string> {
+  a: N;
+  b: N;
   aType: string;
   bType: string;
 }
 
-export interface LimitResult {
+export interface LimitResult<N extends string | number = string> {
   /** node -> cluster key (the smallest node id of its cluster) */
-  clusters: Map<string, string>;
+  clusters: Map<N, N>;
   /** links refused, each with the type whose limit it would have broken */
-  blocked: (LimitedEdge & { type: string; limit: number })[];
+  blocked: (LimitedEdge<N> & { type: string; limit: number })[];
 }
 
 /**
  * Splits one component. `edges` must be in replay order; a self-loop (a = b) only declares a node.
+ * Node ids are strings, or numbers numbered in the order of the strings they stand for (the
+ * resolver streams dense integers: far cheaper to read than strings), so the smallest id is the
+ * smallest node either way.
  */
-export function splitByLimits(edges: Iterable<LimitedEdge>, limits: ReadonlyMap<string, number>): LimitResult {
-  const parent = new Map<string, string>();
-  const counts = new Map<string, Map<string, number>>();
-  const blocked: LimitResult['blocked'] = [];
-  const add = (node: string, type: string) => {
+export function splitByLimits<N extends string | number>(edges: Iterable<LimitedEdge<N>>, limits: ReadonlyMap<string, number>): LimitResult<N> {
+  const parent = new Map<N, N>();
+  const counts = new Map<N, Map<string, number>>();
+  const blocked: LimitResult<N>['blocked'] = [];
+  const add = (node: N, type: string) => {
     if (parent.has(node)) return;
     parent.set(node, node);
     counts.set(node, new Map([[type, 1]]));
   };
-  const find = (node: string): string => {
+  const find = (node: N): N => {
     let root = node;
     while (parent.get(root) !== root) root = parent.get(root)!;
     let n = node;
@@ -67,13 +70,13 @@ export function splitByLimits(edges: Iterable<LimitedEdge>, limits: ReadonlyMap<
       continue;
     }
     // the smaller id stays root, so the root is the cluster's smallest node
-    const [root, child] = ra < rb ? [ra, rb] : [rb, ra];
+    const [root, child]: [N, N] = ra < rb ? [ra, rb] : [rb, ra];
     parent.set(child, root);
     const into = counts.get(root)!;
     for (const [type, n] of counts.get(child)!) into.set(type, (into.get(type) ?? 0) + n);
     counts.delete(child);
   }
-  const clusters = new Map<string, string>();
+  const clusters = new Map<N, N>();
   for (const node of parent.keys()) clusters.set(node, find(node));
   return { clusters, blocked };
 }
