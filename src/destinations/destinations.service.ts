@@ -3,6 +3,7 @@ import { CDP_CONFIG } from '../config/config.module';
 import type { CdpConfig } from '../config/config.schema';
 import { errorMessage } from '../errors/cdp-error';
 import { SECRET_KEY_ENV } from '../store/secrets';
+import { listSyncs } from '../syncs/sync-catalog';
 import { Workspace } from '../workspace/workspace';
 import type { DestinationDefinition, DestinationLogger } from './destination-definition';
 import { ConfigurationError, RetryableError } from './destination-errors';
@@ -42,7 +43,10 @@ export class DestinationsService {
   private readonly logger = new Logger(DestinationsService.name);
   readonly instances: DestinationInstances;
 
-  constructor(@Inject(CDP_CONFIG) config: CdpConfig, ws: Workspace) {
+  constructor(
+    @Inject(CDP_CONFIG) config: CdpConfig,
+    private readonly ws: Workspace,
+  ) {
     this.instances = new DestinationInstances({ config, store: ws.store, onKeyGenerated: (message) => this.logger.log(message) });
     // a wrong CDP_SECRET_KEY stops the service at start, naming the variable; without one the
     // project's key file is read (or generated) when a secret is first encrypted or decrypted
@@ -140,6 +144,11 @@ export class DestinationsService {
   /** Deletes an API instance (files are deleted as files). */
   async delete(name: string): Promise<void> {
     await this.editable(name);
+    // a sync left pointing at nothing would fail at its next run: the user removes or repoints it first
+    const using = (await listSyncs(this.ws)).filter((s) => s.definition.destination === name);
+    if (using.length) {
+      throw new ConflictException(`destination "${name}" is used by ${using.map((s) => (s.path ? `${s.definition.name} (${s.path})` : s.definition.name)).join(', ')}; delete those syncs or point them at another destination first`);
+    }
     if (!(await this.instances.repo.delete(name))) throw new DestinationNotFoundError(name, (await this.instances.list()).map((i) => i.name));
     this.logger.log(`destination "${name}" deleted`);
   }

@@ -270,7 +270,12 @@ describe('destination API', () => {
       });
     });
 
-    it('DELETE: 204, then 404; a file instance is 409', async () => {
+    it('DELETE: 204, then 404; a file instance is 409, and so is one a sync uses', async () => {
+      project.write({ 'syncs/uses_closed.yaml': 'source: { model: people }\nprimary_key: id\ndestination: closed\nmode: upsert\nmapping: { email: email }\n' });
+      const used = await api('DELETE', '/api/destinations/closed');
+      expect(used.status).toBe(409);
+      expect(used.body.message).toBe('destination "closed" is used by uses_closed (syncs/uses_closed.yaml); delete those syncs or point them at another destination first');
+      project.remove('syncs');
       expect((await api('DELETE', '/api/destinations/closed')).status).toBe(204);
       expect((await api('GET', '/api/destinations/closed')).status).toBe(404);
       const file = await api('DELETE', '/api/destinations/from_file');
