@@ -35,7 +35,14 @@ const bigqueryWarehouse = z
     project: z.string().min(1),
     dataset: identifier.default('analytics'),
     location: z.string().default('US'),
+    /** a service account key file; without it, the application default credentials */
     key_file: z.string().optional(),
+    /** another API endpoint than https://bigquery.googleapis.com (a private endpoint, a local stand-in) */
+    api_endpoint: z.string().regex(/^https?:\/\//, 'an http(s):// URL').optional(),
+    /** appends of up to this many rows use the streaming API (insertAll), larger ones a load job; 0: always a load job (default 500) */
+    streaming_max_rows: z.number().int().min(0).max(50_000).optional(),
+    /** a query that would bill more bytes fails instead of running */
+    maximum_bytes_billed: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -44,12 +51,21 @@ const snowflakeWarehouse = z
     type: z.literal('snowflake'),
     account: z.string().min(1),
     user: z.string().min(1),
+    /** password auth; or key-pair auth with private_key_path (a PEM PKCS#8 key) */
     password: z.string().optional(),
     private_key_path: z.string().optional(),
+    /** the passphrase of an encrypted private key (e.g. ${SNOWFLAKE_KEY_PASSPHRASE}) */
+    private_key_passphrase: z.string().optional(),
     database: identifier,
     schema: identifier.default('ANALYTICS'),
     warehouse: identifier.optional(),
     role: identifier.optional(),
+    /** another endpoint than https://<account>.snowflakecomputing.com (a private link, a local stand-in) */
+    access_url: z.string().regex(/^https?:\/\/[^\s/]+/, 'an http(s):// URL').optional(),
+    /** concurrent Snowflake sessions (default 8) */
+    pool: z.object({ max: z.number().int().positive().default(8) }).strict().optional(),
+    /** appends of at least this many rows go through a stage and COPY INTO, smaller ones through bound INSERTs; 0: always a stage (default 1000) */
+    stage_min_rows: z.number().int().min(0).optional(),
   })
   .strict();
 
@@ -115,6 +131,21 @@ export const cdpConfigSchema = z
       .default({ max_buffered_events: 100_000, flush_concurrency: 2, schema: 'cdp' }),
     /** identity resolution and profile traits; without it no profiles are built */
     identity: identityConfigSchema.optional(),
+    /**
+     * the real-time pipeline of the service: new events go through identity resolution, profiles and
+     * the `realtime: true` segments as they commit, and `schedule: realtime` syncs deliver the changes
+     */
+    realtime: z
+      .object({
+        /** off: realtime segments and syncs are built only by builds (default on) */
+        enabled: z.boolean().default(true),
+        /** wait this long after a commit for more events before a pass (they go together) */
+        debounce_ms: z.number().int().min(0).max(60_000).default(100),
+        /** look for events committed by other processes this often */
+        poll_seconds: z.number().positive().max(3600).default(5),
+      })
+      .strict()
+      .default({ enabled: true, debounce_ms: 100, poll_seconds: 5 }),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { RealtimeModule } from '../realtime/realtime.module';
 import { HealthController } from './health.controller';
 
-@Module({ controllers: [HealthController] })
+@Module({ imports: [RealtimeModule], controllers: [HealthController] })
 export class HealthModule {}

@@ -720,7 +720,8 @@ from (
   }
 }
 
-function toDate(v: unknown): Date {
+/** A timestamp as the warehouse returns it (a Date, or text without a zone meaning UTC) as a Date. */
+export function toDate(v: unknown): Date {
   if (v instanceof Date) return v;
   const s = String(v);
   return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);

@@ -42,7 +42,8 @@ export class IngestService implements OnModuleInit, BeforeApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     this.writer = new GroupCommitWriter(async (rows) => {
-      await this.ws.warehouse.append(this.relation, RAW_EVENT_COLUMN_NAMES, rows);
+      const written = await this.ws.warehouse.append(this.relation, RAW_EVENT_COLUMN_NAMES, rows);
+      this.ws.notifyEventsCommitted(written);
     }, this.config.ingest.max_buffered_events, this.config.ingest.flush_concurrency);
   }
 

@@ -14,7 +14,7 @@ export interface JobOptions {
   select?: string[];
   fullRefresh?: boolean;
   vars?: Record<string, unknown>;
-  triggeredBy?: 'cli' | 'api';
+  triggeredBy?: 'cli' | 'api' | 'realtime';
   onEvent?: JobListener;
 }
 

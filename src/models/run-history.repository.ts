@@ -36,7 +36,7 @@ export interface NodeRun extends NodeRunRecord {
 export class RunHistoryRepository {
   constructor(private readonly db: ControlStore) {}
 
-  async startInvocation(command: InvocationCommand, selector: string | undefined, triggeredBy: 'cli' | 'api'): Promise<string> {
+  async startInvocation(command: InvocationCommand, selector: string | undefined, triggeredBy: 'cli' | 'api' | 'realtime'): Promise<string> {
     const id = randomUUID();
     await this.db('invocations').insert({ id, command, selector: selector ?? null, status: 'running', triggered_by: triggeredBy, started_at: new Date() });
     return id;

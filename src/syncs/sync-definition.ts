@@ -61,6 +61,8 @@ export type SyncSource = z.output<typeof sourceSchema>;
 
 const scheduleSchema = z.union([
   z.literal('manual'),
+  // after each pass of the real-time pipeline (or build) that changed the source
+  z.literal('realtime'),
   z
     .object({
       every: z.string().refine((v) => (parseDuration(v) ?? 0) >= 60_000, 'a duration of at least 1m such as 15m, 1h or 1d'),

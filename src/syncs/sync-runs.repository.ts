@@ -3,7 +3,7 @@ import type { ControlStore } from '../store/control-store';
 
 export const RUN_STATUSES = ['planning', 'running', 'succeeded', 'partial', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export const TRIGGERS = ['manual', 'schedule', 'after', 'cli', 'resume'] as const;
+export const TRIGGERS = ['manual', 'schedule', 'after', 'realtime', 'cli', 'resume'] as const;
 export type RunTrigger = (typeof TRIGGERS)[number];
 
 export interface RunCounts {

@@ -12,19 +12,24 @@ import { SyncsService } from './syncs.service';
 /** How often the scheduler re-reads syncs/*.yaml (API changes apply at once). */
 const REFRESH_MS = 30_000;
 const PREFIX = 'sync:';
+/** A real-time sync that finds itself running tries again this soon (the change must not wait for the next one). */
+const REALTIME_RETRY_MS = 200;
 
 /**
  * Runs syncs on their schedules with @nestjs/schedule: `every` as an interval, `cron` as a cron job
- * (in its timezone), `after: [models]` when a job of this service builds any of them, `manual`
- * never. Schedules follow the syncs as they are created, changed or deleted (the API refreshes at
+ * (in its timezone), `after: [models]` when a job of this service builds any of them, `realtime`
+ * when a pass of the real-time pipeline (or any job) builds the sync's source, `manual` never. Schedules follow the syncs as they are created, changed or deleted (the API refreshes at
  * once; file edits are picked up within 30 s), and at start the runs a stopped process left
- * unfinished are resumed. A scheduled run that finds its sync running is skipped.
+ * unfinished are resumed. A scheduled run that finds its sync running is skipped; a real-time one
+ * runs again as soon as the running one ends, so no change waits for the next pass.
  */
 @Injectable()
 export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   /** sync name → the schedule registered for it (as JSON), to see what changed */
   private readonly registered = new Map<string, string>();
   private after = new Map<string, string[]>();
+  /** real-time syncs waiting to run again after the run in progress */
+  private readonly pending = new Set<string>();
   private timer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
 
@@ -63,6 +68,7 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
     const after = new Map<string, string[]>();
     for (const def of syncs) {
       if (typeof def.schedule === 'object' && 'after' in def.schedule) after.set(def.name, def.schedule.after);
+      if (def.schedule === 'realtime') after.set(def.name, ['segment' in def.source ? def.source.segment : def.source.model]);
       if (!this.registered.has(def.name)) this.register(def);
     }
     this.after = after;
@@ -95,14 +101,24 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
 
   private afterBuild(nodes: string[]): void {
     const built = new Set(nodes);
-    for (const [sync, models] of this.after) if (models.some((m) => built.has(m))) this.fire(sync, 'after');
+    for (const [sync, models] of this.after) {
+      if (models.some((m) => built.has(m))) this.fire(sync, JSON.parse(this.registered.get(sync) ?? 'null') === 'realtime' ? 'realtime' : 'after');
+    }
   }
 
-  private fire(name: string, trigger: 'schedule' | 'after'): void {
+  private fire(name: string, trigger: 'schedule' | 'after' | 'realtime'): void {
+    if (trigger === 'realtime' && this.pending.has(name)) return; // a retry is already on its way
     this.syncs.run(name, trigger).then(
       (run) => this.syncs.logger.info({ sync: name, runId: run.id, status: run.status, succeeded: run.succeeded, failed: run.failed }, `${trigger} sync run finished`),
       (e: unknown) => {
-        if (e instanceof SyncBusyError) this.syncs.logger.debug({ sync: name }, 'sync is running; this scheduled run is skipped');
+        if (e instanceof SyncBusyError && trigger === 'realtime') {
+          // the running run planned before this change: run again once it is done
+          this.pending.add(name);
+          setTimeout(() => {
+            this.pending.delete(name);
+            if (this.registered.has(name)) this.fire(name, 'realtime');
+          }, REALTIME_RETRY_MS).unref();
+        } else if (e instanceof SyncBusyError) this.syncs.logger.debug({ sync: name }, 'sync is running; this scheduled run is skipped');
         else this.syncs.logger.warn({ sync: name, err: errorMessage(e) }, `${trigger} sync run could not start`);
       },
     );

@@ -10,6 +10,7 @@ import { SegmentsRepository } from '../segments/segments.repository';
 
 const PROFILES_CHANGED = 'profiles-changed';
 const NODES_BUILT = 'nodes-built';
+const EVENTS_COMMITTED = 'events-committed';
 
 /**
  * What every job works with: the config, the open warehouse and control store, and the project
@@ -95,6 +96,17 @@ export class Workspace {
   onBuilt(listener: (nodes: string[]) => void): () => void {
     this.signals.on(NODES_BUILT, listener);
     return () => this.signals.off(NODES_BUILT, listener);
+  }
+
+  /** Says that the tracking API committed new events to raw_events (the real-time pipeline wakes up). */
+  notifyEventsCommitted(count: number): void {
+    if (count > 0) this.signals.emit(EVENTS_COMMITTED, count);
+  }
+
+  /** Calls `listener` after each notifyEventsCommitted(); returns the function that unsubscribes. */
+  onEventsCommitted(listener: (count: number) => void): () => void {
+    this.signals.on(EVENTS_COMMITTED, listener);
+    return () => this.signals.off(EVENTS_COMMITTED, listener);
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,7 @@ function loadError(yaml: string, env: NodeJS.ProcessEnv = {}): { message: string
 }
 
 const DEFAULT_PATHS = { models: 'models', seeds: 'seeds', segments: 'segments', target: 'target' };
+const DEFAULT_REALTIME = { enabled: true, debounce_ms: 100, poll_seconds: 5 };
 const DEFAULT_INGEST = { max_buffered_events: 100_000, flush_concurrency: 2, schema: 'cdp' };
 
 describe('the demo cdp.yaml', () => {
@@ -54,6 +55,7 @@ describe('the demo cdp.yaml', () => {
       vars: { lapsed_after_days: 14, as_of: '2010-12-24', churn_risk_medium_after_days: 7, churn_risk_high_after_days: 14 },
       sources: [],
       ingest: DEFAULT_INGEST,
+      realtime: DEFAULT_REALTIME,
       identity: expect.objectContaining({ as_of: '2010-12-24' }),
       projectDir: resolve(demo.dir),
       configFile: join(resolve(demo.dir), 'cdp.yaml'),
@@ -105,6 +107,7 @@ describe('defaults', () => {
       vars: {},
       sources: [],
       ingest: DEFAULT_INGEST,
+      realtime: DEFAULT_REALTIME,
     });
   });
 
@@ -156,6 +159,12 @@ describe('sources and ingest', () => {
     ]);
     // the key itself is not read at load time: an unset variable is not a config error
     expect(config.ingest).toEqual(DEFAULT_INGEST);
+  });
+
+  it('realtime: keys left out get their defaults; bad values name the key', () => {
+    expect(load('realtime: { debounce_ms: 20 }\n').realtime).toEqual({ ...DEFAULT_REALTIME, debounce_ms: 20 });
+    expect(load('realtime: { enabled: false }\n').realtime).toEqual({ ...DEFAULT_REALTIME, enabled: false });
+    expect(loadError('realtime:\n  poll_seconds: 0\n').message).toMatch(/realtime\.poll_seconds/);
   });
 
   it('ingest: keys left out get their defaults', () => {
@@ -339,7 +348,7 @@ describe('${ENV} interpolation', () => {
 describe('errors name the file, the position, the key and what was expected', () => {
   it('unknown top-level key: lists the allowed keys', () => {
     const { message, file } = loadError('name: x\nwarehous:\n  type: duckdb\n');
-    expect(message).toBe(`${file}:2:1: warehous: unknown key (allowed here: name, warehouse, control_store, server, log_level, paths, vars, sources, ingest, identity)`);
+    expect(message).toBe(`${file}:2:1: warehous: unknown key (allowed here: name, warehouse, control_store, server, log_level, paths, vars, sources, ingest, identity, realtime)`);
   });
 
   it('unknown nested key: lists the keys of that warehouse type only', () => {
