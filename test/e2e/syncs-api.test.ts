@@ -227,7 +227,9 @@ describe('sync API', () => {
       expect(dest.status).toBe(201);
       const body = { name: 'people_every_second', source: { model: 'people' }, primary_key: 'id', destination: 'slowhook', mode: 'upsert', mapping: { email: 'email' }, schedule: { cron: '* * * * * *' } };
       expect((await api('POST', '/api/syncs', body)).status).toBe(201);
-      await new Promise((r) => setTimeout(r, 4500));
+      // two runs finished (about 3 s; longer on a loaded machine), whatever the ticks in between
+      const finished = async () => ((await api('GET', '/api/syncs/people_every_second/runs')).body as { finishedAt: unknown }[]).filter((r) => r.finishedAt).length;
+      for (let i = 0; i < 600 && (await finished()) < 2; i++) await new Promise((r) => setTimeout(r, 50));
       // the schedule changes to manual through the API: no run starts after the current one
       expect((await api('PUT', '/api/syncs/people_every_second', { ...body, name: undefined, schedule: 'manual' })).status).toBe(200);
       for (let i = 0; i < 100 && !(await api('GET', '/api/syncs/people_every_second/runs')).body.every((r: { finishedAt: unknown }) => r.finishedAt); i++) await new Promise((r) => setTimeout(r, 50));
