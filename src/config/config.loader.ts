@@ -86,6 +86,12 @@ export function loadConfig(options: LoadConfigOptions = {}): CdpConfig {
   if (config.warehouse.type === 'duckdb' && config.warehouse.path !== ':memory:') {
     config.warehouse.path = resolveIn(projectDir, config.warehouse.path);
   }
+  if (config.warehouse.type === 'bigquery' && config.warehouse.key_file) {
+    config.warehouse.key_file = resolveIn(projectDir, config.warehouse.key_file);
+  }
+  if (config.warehouse.type === 'snowflake' && config.warehouse.private_key_path) {
+    config.warehouse.private_key_path = resolveIn(projectDir, config.warehouse.private_key_path);
+  }
   return config;
 }
 

@@ -1,5 +1,4 @@
 import type { WarehouseConfig } from '../config/config.schema';
-import { WarehouseError } from './warehouse-error';
 import type { Relation, Warehouse } from './warehouse';
 
 /** Opens the configured warehouse. Adapters load lazily so an unused engine's driver is never required. */
@@ -13,11 +12,35 @@ export async function openWarehouse(config: WarehouseConfig): Promise<Warehouse>
       const { PostgresWarehouse } = await import('./postgres/postgres.warehouse');
       return new PostgresWarehouse({ url: config.url, pool: config.pool });
     }
-    case 'bigquery':
-    case 'snowflake':
-      throw new WarehouseError(
-        `warehouse type "${config.type}" can compile models (cdp compile) but cannot execute them yet; use duckdb or postgres`,
-      );
+    case 'bigquery': {
+      const { BigQueryWarehouse } = await import('./bigquery/bigquery.warehouse');
+      return BigQueryWarehouse.open({
+        project: config.project,
+        dataset: config.dataset,
+        location: config.location,
+        keyFile: config.key_file,
+        apiEndpoint: config.api_endpoint,
+        streamingMaxRows: config.streaming_max_rows,
+        maximumBytesBilled: config.maximum_bytes_billed,
+      });
+    }
+    case 'snowflake': {
+      const { SnowflakeWarehouse } = await import('./snowflake/snowflake.warehouse');
+      return SnowflakeWarehouse.open({
+        account: config.account,
+        user: config.user,
+        password: config.password,
+        privateKeyPath: config.private_key_path,
+        privateKeyPassphrase: config.private_key_passphrase,
+        database: config.database,
+        schema: config.schema,
+        warehouse: config.warehouse,
+        role: config.role,
+        accessUrl: config.access_url,
+        poolMax: config.pool?.max,
+        stageMinRows: config.stage_min_rows,
+      });
+    }
   }
 }
 

@@ -363,7 +363,7 @@ describe('errors name the file, the position, the key and what was expected', ()
 
   it('a key of another warehouse type is unknown for this one', () => {
     const { message, file } = loadError('warehouse:\n  type: bigquery\n  project: p\n  schema: analytics\n');
-    expect(message).toBe(`${file}:4:3: warehouse.schema: unknown key (allowed here: type, project, dataset, location, key_file)`);
+    expect(message).toBe(`${file}:4:3: warehouse.schema: unknown key (allowed here: type, project, dataset, location, key_file, api_endpoint, streaming_max_rows, maximum_bytes_billed)`);
   });
 
   it('several unknown keys: one line each', () => {

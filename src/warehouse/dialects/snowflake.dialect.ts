@@ -21,7 +21,12 @@ export class SnowflakeDialect extends AnsiDialect {
   };
 
   override quoteIdentifier(name: string): string {
-    return super.quoteIdentifier(/^[a-z_][a-z0-9_$]*$/.test(name) ? name.toUpperCase() : name);
+    return super.quoteIdentifier(this.storedName(name));
+  }
+
+  /** The name Snowflake stores for an identifier the engine writes: lower-case names fold to upper case. */
+  storedName(name: string): string {
+    return /^[a-z_][a-z0-9_$]*$/.test(name) ? name.toUpperCase() : name;
   }
 
   protected override stringLiteral(s: string): string {
@@ -73,8 +78,19 @@ export class SnowflakeDialect extends AnsiDialect {
     return { statements: [mergeInto(this, target, selectSql, keys, columns)], countIndex: 0 };
   }
 
+  /**
+   * The session database's information_schema (the adapter's sessions open in the configured
+   * database, where the engine keeps everything). NUMBER columns read as NUMBER(p,s), so
+   * logicalType tells integers from decimals; names are looked up as Snowflake stores them.
+   */
   override describe(rel: Relation) {
-    const base = super.describe({ ...rel, schema: rel.schema.toUpperCase(), name: rel.name.toUpperCase() });
-    return { ...base, params: [rel.schema.toUpperCase(), rel.name.toUpperCase()] };
+    return {
+      sql: `select c.column_name, case when c.data_type = 'NUMBER' then 'NUMBER(' || c.numeric_precision || ',' || c.numeric_scale || ')' else c.data_type end as data_type, c.is_nullable, t.table_type
+from information_schema.tables t
+join information_schema.columns c on c.table_schema = t.table_schema and c.table_name = t.table_name
+where t.table_schema = ? and t.table_name = ?
+order by c.ordinal_position`,
+      params: [this.storedName(rel.schema), this.storedName(rel.name)],
+    };
   }
 }
