@@ -348,3 +348,167 @@ describe('braze: against the stateful fake (adds, changes, removals)', () => {
     expect(fake.user('u9')).toBeUndefined();
   });
 });
+
+describe('braze: events (event forwarding, mode insert)', () => {
+  const events = braze.actions.events;
+  const eventContext = () => actionContext(braze, 'events', { settings: settings(), sync: { name: 'orders_to_braze', mode: 'insert' } });
+  const event = (key: string, fields: Record<string, unknown>): OutgoingRow => ({ op: 'insert', key, fields });
+  const bodies = () => tracks().map((r) => r.json as { attributes?: Record<string, unknown>[]; events: Record<string, unknown>[] });
+  const AT = '2026-07-01T10:00:00.000Z';
+
+  it('definition: mode insert only, 75 objects a request, one batch at a time (order per profile), no options', () => {
+    expect(events.modes).toEqual(['insert']);
+    expect([events.batchSize, events.maxBatchSize, events.concurrency]).toEqual([75, 75, 1]);
+    expect(Object.entries(events.fields).filter(([, f]) => f.identifier).map(([k]) => k)).toEqual(['external_id', 'user_alias', 'braze_id', 'email', 'phone']);
+    expect(Object.entries(events.fields).filter(([, f]) => f.required).map(([k]) => k)).toEqual(['event', 'timestamp']);
+    expect(events.customFields).toBe(true);
+    expect(events.options.safeParse({}).success).toBe(true);
+    expect(events.options.safeParse({ app_id: 'x' }).success).toBe(false);
+  });
+
+  it('one /users/track with the events in row order; traits as the user’s attributes object; bad rows fail alone; a repeated message id is sent once', async () => {
+    const ctx = eventContext();
+    const results = await events.performBatch(
+      [
+        event('msg-1', { event: 'Order Completed', timestamp: AT, external_id: 'u1', email: 'Ada@Example.com', properties: { order_id: 'o1', total: 42.5 }, coupon: 'SPRING', traits: { first_name: 'Ada', plan: 'pro', email: 'x@example.com' } }),
+        event('msg-2', { event: 'Product Viewed', timestamp: new Date('2026-07-01T10:05:00Z'), email: 'b@example.com', app_id: 'app-123', properties: '{"sku":"S1","seen_at":"2026-07-01"}' }),
+        event('msg-3', { event: 'Signed Up', timestamp: 1782900000, user_alias: { alias_name: 'anon-3', alias_label: 'web' } }),
+        event('msg-4', { timestamp: AT, external_id: 'u4' }),
+        event('msg-5', { event: 'Order Completed', timestamp: AT }),
+        event('msg-6', { event: 'Order Completed', external_id: 'u6' }),
+        event('msg-7', { event: 'Order Completed', timestamp: 'last tuesday', external_id: 'u7' }),
+        event('msg-8', { event: 'Order Completed', timestamp: AT, external_id: 'u8', properties: ['not', 'an', 'object'] }),
+        event('msg-9', { event: 'Order Completed', timestamp: AT, external_id: 'u9', properties: { $price: 1 } }),
+        event('msg-10', { event: 'Order Completed', timestamp: AT, external_id: 'u10', traits: { gender: 'sometimes' } }),
+        { op: 'upsert', key: 'msg-11', fields: { event: 'Order Completed', timestamp: AT, external_id: 'u11' } },
+        event('msg-1', { event: 'Order Completed', timestamp: AT, external_id: 'u1', properties: { order_id: 'o1', total: 42.5 } }),
+      ],
+      ctx,
+    );
+    expect(results).toEqual([
+      { ok: true },
+      { ok: true },
+      { ok: true },
+      { ok: false, error: 'the row has no event name (map the event field)' },
+      { ok: false, error: 'the row has no external_id, user_alias, braze_id, email or phone' },
+      { ok: false, error: 'the row has no timestamp (Braze records each event at its time: map the timestamp field)' },
+      { ok: false, error: 'timestamp is not a date (ISO 8601 or epoch seconds)' },
+      { ok: false, error: 'properties must be an object' },
+      { ok: false, error: 'event property "$price": Braze property names cannot be empty or start with $' },
+      { ok: false, error: 'traits: gender must be M, F, O, N or P (male, female, other, not applicable, prefer not to say)' },
+      { ok: false, error: 'Braze events take insert (got upsert)' },
+      { ok: true },
+    ]);
+    expect(upstream.requests).toHaveLength(1);
+    const req = upstream.last;
+    expect([req.method, req.path, req.headers.authorization, req.headers['content-type']]).toEqual(['POST', '/users/track', `Bearer ${KEY}`, 'application/json']);
+    expect(req.json).toEqual({
+      attributes: [{ external_id: 'u1', email: 'ada@example.com', first_name: 'Ada', plan: 'pro', _update_existing_only: false }],
+      events: [
+        { external_id: 'u1', name: 'Order Completed', time: AT, properties: { order_id: 'o1', total: 42.5, coupon: 'SPRING' } },
+        { email: 'b@example.com', name: 'Product Viewed', time: '2026-07-01T10:05:00.000Z', app_id: 'app-123', properties: { sku: 'S1', seen_at: '2026-07-01' } },
+        { user_alias: { alias_name: 'anon-3', alias_label: 'web' }, name: 'Signed Up', time: '2026-07-01T10:00:00.000Z', properties: {} },
+      ],
+    });
+    expect(fake.events.map((e) => [e.name, e.external_id ?? e.email ?? e.user])).toEqual([
+      ['Order Completed', 'u1'],
+      ['Product Viewed', 'b@example.com'],
+      ['Signed Up', expect.any(String)],
+    ]);
+    expect(fake.user('u1')?.attributes).toEqual({ first_name: 'Ada', plan: 'pro' });
+    expect(ctx.logger.text()).not.toContain(KEY);
+  });
+
+  it('batching: 75 events a request; with traits, each new user’s attributes object counts too (75 objects in all)', async () => {
+    const rows = Array.from({ length: 160 }, (_, i) => event(`m${i}`, { event: 'Viewed', timestamp: AT, external_id: `u${i % 7}`, n: i }));
+    expect((await events.performBatch(rows.slice(0, 75), eventContext())).every((r) => r.ok)).toBe(true);
+    expect(bodies().map((b) => [b.attributes?.length ?? 0, b.events.length])).toEqual([[0, 75]]);
+    upstream.requests.length = 0;
+    expect((await events.performBatch(rows.slice(75), eventContext())).every((r) => r.ok)).toBe(true);
+    expect(bodies().map((b) => b.events.length)).toEqual([75, 10]);
+
+    upstream.requests.length = 0;
+    const withTraits = Array.from({ length: 40 }, (_, i) => event(`t${i}`, { event: 'Viewed', timestamp: AT, external_id: `v${i}`, traits: { plan: 'pro' } }));
+    expect((await events.performBatch(withTraits, eventContext())).every((r) => r.ok)).toBe(true);
+    expect(bodies().map((b) => [b.attributes?.length, b.events.length])).toEqual([
+      [37, 37],
+      [3, 3],
+    ]);
+    upstream.requests.length = 0;
+    const oneUser = Array.from({ length: 75 }, (_, i) => event(`o${i}`, { event: 'Viewed', timestamp: AT, external_id: 'same', traits: { n: i } }));
+    await events.performBatch(oneUser, eventContext());
+    // one attributes object per user and request (the last traits win), so 74 events fit with it
+    expect(bodies().map((b) => [b.attributes, b.events.length])).toEqual([
+      [[{ external_id: 'same', n: 73, _update_existing_only: false }], 74],
+      [[{ external_id: 'same', n: 74, _update_existing_only: false }], 1],
+    ]);
+    expect(fake.events.filter((e) => e.external_id === 'same').map((e) => e.properties)).toEqual(oneUser.map(() => ({})));
+  });
+
+  it('errors on events[i] fail their rows; an attributes error or an unplaced one fails no row (the events were recorded) and is logged', async () => {
+    fake.rejectEvent = (e) => (e.external_id === 'u2' ? "'name' is blacklisted" : undefined);
+    fake.rejectObject = (o) => (o.external_id === 'u3' ? 'Invalid custom attribute value' : undefined);
+    const rows = [
+      event('a', { event: 'Viewed', timestamp: AT, external_id: 'u1' }),
+      event('b', { event: 'Viewed', timestamp: AT, external_id: 'u2' }),
+      event('c', { event: 'Viewed', timestamp: AT, external_id: 'u3', traits: { plan: { bad: true } } }),
+    ];
+    const ctx = eventContext();
+    expect(await events.performBatch(rows, ctx)).toEqual([{ ok: true }, { ok: false, error: "Braze rejected this event: 'name' is blacklisted" }, { ok: true }]);
+    expect(fake.events.map((e) => e.external_id)).toEqual(['u1', 'u3']);
+    expect(ctx.logger.lines.filter((l) => l.level === 'warn').map((l) => l.obj.errors)).toEqual([['attributes: Invalid custom attribute value']]);
+
+    upstream.reply(json(201, { message: 'success', errors: [{ type: 'minor error' }] }), json(201, { message: 'success', errors: ['minor error'] }));
+    expect(await events.performBatch(rows.slice(0, 2), eventContext())).toEqual([{ ok: true }, { ok: true }]);
+    expect(await events.performBatch(rows.slice(0, 1), eventContext())).toEqual([{ ok: false, error: 'Braze rejected this event: minor error' }]);
+  });
+
+  it('a fatal 400 → BatchRejectedError (nothing was recorded); 401 → ConfigurationError', async () => {
+    upstream.reply(json(400, { message: "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields." }), json(401, { message: `Invalid API key: ${KEY}` }));
+    const rows = [event('a', { event: 'Viewed', timestamp: AT, external_id: 'u1' })];
+    await expect(events.performBatch(rows, eventContext())).rejects.toEqual(new BatchRejectedError("Braze answered 400 for /users/track: Valid data must be provided in the 'attributes', 'events', or 'purchases' fields."));
+    const ctx = eventContext();
+    const e = await events.performBatch(rows, ctx).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ConfigurationError);
+    expect(ctx.logger.text() + (e as Error).message).not.toContain(KEY);
+  });
+
+  it('throttling: 429 with Retry-After, or Braze’s X-RateLimit-Reset → RetryableError with the delay', async () => {
+    const rows = [event('a', { event: 'Viewed', timestamp: AT, external_id: 'u1' })];
+    upstream.reply(json(429, { message: 'API rate limit exceeded' }, { 'retry-after': '3' }), json(429, { message: 'API rate limit exceeded' }, { 'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 20) }));
+    const first = await events.performBatch(rows, eventContext()).catch((x: unknown) => x);
+    expect([first instanceof RetryableError, (first as RetryableError).retryAfterMs]).toEqual([true, 3_000]);
+    const second = await events.performBatch(rows, eventContext()).catch((x: unknown) => x);
+    expect(second).toBeInstanceOf(RetryableError);
+    expect((second as RetryableError).retryAfterMs).toBeGreaterThan(17_000);
+    expect(fake.events).toHaveLength(0);
+  });
+
+  it('throttled after a first request was recorded: the rest fail (sent next run) instead of the whole batch being sent again', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => event(`t${i}`, { event: 'Viewed', timestamp: AT, external_id: `v${i}`, traits: { plan: 'pro' } }));
+    let calls = 0;
+    upstream.handle((req) => (++calls === 2 ? json(429, { message: 'API rate limit exceeded' }, { 'retry-after': '1' }) : fake.handle(req)));
+    const results = await events.performBatch(rows, eventContext());
+    expect(results.slice(0, 37).every((r) => r.ok)).toBe(true);
+    expect(results.slice(37)).toEqual(rows.slice(37).map(() => ({ ok: false, error: expect.stringMatching(/^not sent \(the batch's earlier events were recorded\): Braze: 429 for POST/) })));
+    expect(fake.events).toHaveLength(37);
+  });
+
+  it('against the stateful fake: each user’s events arrive in order, once, and the traits land on the user', async () => {
+    const ctx = eventContext();
+    const stream = [
+      event('e1', { event: 'Signed Up', timestamp: '2026-07-01T09:00:00Z', external_id: 'u1', traits: { plan: 'free' } }),
+      event('e2', { event: 'Signed Up', timestamp: '2026-07-01T09:01:00Z', external_id: 'u2' }),
+      event('e3', { event: 'Upgraded', timestamp: '2026-07-01T09:02:00Z', external_id: 'u1', properties: { to: 'pro' }, traits: { plan: 'pro' } }),
+    ];
+    await events.performBatch(stream, ctx);
+    await events.performBatch([event('e4', { event: 'Order Completed', timestamp: '2026-07-01T09:03:00Z', external_id: 'u1', properties: { total: 9 } })], ctx);
+    expect(fake.eventsOf('u1').map((e) => [e.name, e.time, e.properties])).toEqual([
+      ['Signed Up', '2026-07-01T09:00:00.000Z', {}],
+      ['Upgraded', '2026-07-01T09:02:00.000Z', { to: 'pro' }],
+      ['Order Completed', '2026-07-01T09:03:00.000Z', { total: 9 }],
+    ]);
+    expect(fake.eventsOf('u2').map((e) => e.name)).toEqual(['Signed Up']);
+    expect(fake.user('u1')?.attributes).toEqual({ plan: 'pro' });
+  });
+});

@@ -2,6 +2,7 @@ import { createHttpClient } from '../../src/destinations/http/http-client';
 import type { OutgoingRow } from '../../src/destinations/destination-definition';
 import { BatchRejectedError, ConfigurationError, RetryableError } from '../../src/destinations/destination-errors';
 import { customerio } from '../../src/destinations/customerio';
+import { eventId } from '../../src/destinations/customerio/events';
 import { ModelEngine } from '../../src/models/model-engine';
 import { syncSchema, type SyncDefinitionInput } from '../../src/syncs/sync-definition';
 import { SyncRunner, type SyncTarget } from '../../src/syncs/sync-runner';
@@ -418,3 +419,196 @@ function syncTarget(input: SyncDefinitionInput): SyncTarget {
     http: createHttpClient(customerio, destinationSettings, { instance: 'cio', logger: memoryLogger(), secrets: [KEY, APP_KEY] }),
   };
 }
+
+describe('customerio events (event forwarding, mode insert)', () => {
+  const events = customerio.actions.events;
+  const eventContext = (options: Record<string, unknown> = {}) => actionContext(customerio, 'events', { settings: settings(), options, sync: { name: 'orders_to_cio', mode: 'insert' } });
+  const event = (key: string, fields: Record<string, unknown>): OutgoingRow => ({ op: 'insert', key, fields });
+  const AT = '2026-07-01T10:00:00.000Z';
+  const AT_S = Date.parse(AT) / 1000;
+  const MSG_ULID = '01J1V5ZK3Q8Y7X6W5V4T3S2R1P';
+
+  it('definition: mode insert only, 1,000 events a batch (10,000 at most), one batch at a time, options like people', () => {
+    expect(events.modes).toEqual(['insert']);
+    expect([events.batchSize, events.maxBatchSize, events.concurrency]).toEqual([1_000, 10_000, 1]);
+    expect(Object.entries(events.fields).filter(([, f]) => f.identifier).map(([k]) => k)).toEqual(['id', 'email', 'cio_id']);
+    expect(Object.entries(events.fields).filter(([, f]) => f.required).map(([k]) => k)).toEqual(['event']);
+    expect(events.options.safeParse({}).success).toBe(true);
+    expect(events.options.safeParse({ identify_by: 'email' }).success).toBe(true);
+    expect(events.options.safeParse({ segment_id: 3 }).success).toBe(false);
+  });
+
+  it('eventId: a ULID message id as it is; any other becomes a ULID of the event time and a hash of the message id, the same every time', () => {
+    expect(eventId(MSG_ULID.toLowerCase(), undefined)).toBe(MSG_ULID);
+    const derived = eventId('ajs-next-1a2b3c', new Date(AT));
+    expect(derived).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
+    expect(eventId('ajs-next-1a2b3c', new Date(AT))).toBe(derived);
+    expect(eventId('ajs-next-1a2b3d', new Date(AT))).not.toBe(derived);
+    // the first 10 characters are the time in ms (Crockford base32), as in any ULID
+    const ms = [...derived.slice(0, 10)].reduce((n, c) => n * 32 + '0123456789ABCDEFGHJKMNPQRSTVWXYZ'.indexOf(c), 0);
+    expect(ms).toBe(Date.parse(AT));
+    expect(eventId('no-time', undefined)).toMatch(/^0000000000[0-9A-HJKMNP-TV-Z]{16}$/);
+  });
+
+  it('one v2 batch of event operations in row order: one identifier, name, id from the message id, Unix seconds, data with traits; bad rows fail alone; a repeated message id is sent once', async () => {
+    upstream.reply(ok());
+    const ctx = eventContext();
+    const results = await events.performBatch(
+      [
+        event(MSG_ULID, { event: 'Order Completed', timestamp: AT, id: 42, email: 'Ada@Example.com', properties: { order_id: 'o1', total: 42.5, shipped_at: new Date(AT) }, coupon: 'SPRING', traits: { plan: 'pro', since: new Date('2024-01-01T00:00:00Z') } }),
+        event('msg-2', { event: 'Product Viewed', timestamp: new Date('2026-07-01T10:05:00Z'), email: 'b@example.com', properties: '{"sku":"S1"}' }),
+        event('msg-3', { event: 'Signed Up', cio_id: 'cio_a3000001' }),
+        event('msg-4', { id: 'u4' }),
+        event('msg-5', { event: 'Order Completed' }),
+        event('msg-6', { event: 'Order Completed', email: 'nope' }),
+        event('msg-7', { event: 'Order Completed', id: 'u7', timestamp: 'last tuesday' }),
+        event('msg-8', { event: 'Order Completed', id: 'u8', properties: 3 }),
+        { op: 'upsert', key: 'msg-9', fields: { event: 'Order Completed', id: 'u9' } },
+        event(MSG_ULID, { event: 'Order Completed', timestamp: AT, id: 42 }),
+      ],
+      ctx,
+    );
+    expect(results).toEqual([
+      { ok: true },
+      { ok: true },
+      { ok: true },
+      { ok: false, error: 'the row has no event name (map the event field)' },
+      { ok: false, error: 'the row has no cio_id, id or email' },
+      { ok: false, error: 'email is not an email address' },
+      { ok: false, error: 'timestamp is not a date (ISO 8601 or epoch seconds)' },
+      { ok: false, error: 'properties must be an object' },
+      { ok: false, error: 'Customer.io events take insert (got upsert)' },
+      { ok: true },
+    ]);
+    expect(upstream.requests).toHaveLength(1);
+    const req = upstream.last;
+    expect([req.method, req.path, req.headers.authorization, req.headers['content-type']]).toEqual(['POST', '/api/v2/batch', BASIC, 'application/json']);
+    expect(req.json).toEqual({
+      batch: [
+        {
+          type: 'person',
+          identifiers: { id: '42' },
+          action: 'event',
+          name: 'Order Completed',
+          id: MSG_ULID,
+          timestamp: AT_S,
+          attributes: { order_id: 'o1', total: 42.5, shipped_at: AT_S, coupon: 'SPRING', traits: { plan: 'pro', since: 1704067200 } },
+        },
+        { type: 'person', identifiers: { email: 'b@example.com' }, action: 'event', name: 'Product Viewed', id: eventId('msg-2', new Date('2026-07-01T10:05:00Z')), timestamp: AT_S + 300, attributes: { sku: 'S1' } },
+        { type: 'person', identifiers: { cio_id: 'a3000001' }, action: 'event', name: 'Signed Up', id: eventId('msg-3', undefined) },
+      ],
+    });
+    expect(ctx.logger.text()).not.toContain(KEY);
+  });
+
+  it('identify_by: email names the person by email even when the row has an id', async () => {
+    upstream.reply(ok());
+    await events.performBatch([event('m1', { event: 'Viewed', id: 'u1', email: 'a@example.com' })], eventContext({ identify_by: 'email' }));
+    expect(batchOf()).toEqual([{ type: 'person', identifiers: { email: 'a@example.com' }, action: 'event', name: 'Viewed', id: eventId('m1', undefined) }]);
+  });
+
+  it('batching: requests under 500 KB in row order (1,000 events a batch by default); an event over 32 KB fails alone', async () => {
+    upstream.handle(() => ok());
+    const rows = Array.from({ length: 1_000 }, (_, i) => event(`m${i}`, { event: 'Viewed', id: `u${i % 10}`, timestamp: AT, properties: { note: 'x'.repeat(900) } }));
+    rows.push(event('big', { event: 'Viewed', id: 'u1', properties: { note: 'y'.repeat(33_000) } }));
+    const results = await events.performBatch(rows, eventContext());
+    expect(results.slice(0, 1_000).every((r) => r.ok)).toBe(true);
+    expect(results[1_000]).toEqual({ ok: false, error: expect.stringMatching(/^the event is \d+ bytes; Customer.io takes at most 32000 per operation$/) as string });
+    expect(upstream.requests.length).toBeGreaterThan(1);
+    for (const r of upstream.requests) expect(Buffer.byteLength(r.rawBody)).toBeLessThan(500_000);
+    const sent = upstream.requests.flatMap((r) => (r.json as { batch: { id: string }[] }).batch.map((op) => op.id));
+    expect(sent).toEqual(rows.slice(0, 1_000).map((r) => eventId(r.key, new Date(AT))));
+  });
+
+  it('207: the events Customer.io names by batch_index fail with its reason, the others are ok; 207 naming none, or 400 → the batch is rejected (re-sending is safe: ids)', async () => {
+    const rows = [event('a', { event: 'Viewed', id: 'u1' }), event('b', { event: 'Viewed', id: 'u2' }), event('c', { event: 'Viewed', id: 'u3' })];
+    upstream.reply(multiStatus({ batch_index: 1, reason: 'invalid', field: 'name', message: 'event name too long' }), multiStatus({ batch_index: 9, reason: 'invalid' }), { status: 400, body: { errors: [{ reason: 'malformed', message: 'bad json' }] } });
+    expect(await events.performBatch(rows, eventContext())).toEqual([{ ok: true }, { ok: false, error: 'Customer.io rejected this event: invalid: event name too long (field name)' }, { ok: true }]);
+    await expect(events.performBatch(rows, eventContext())).rejects.toBeInstanceOf(BatchRejectedError);
+    await expect(events.performBatch(rows, eventContext())).rejects.toThrow(new BatchRejectedError('Customer.io answered 400 for sending a batch of events: malformed: bad json'));
+  });
+
+  it('throttling: 429 with Retry-After → RetryableError with the delay, without → no delay; 401 → ConfigurationError', async () => {
+    const rows = [event('a', { event: 'Viewed', id: 'u1' })];
+    upstream.reply({ status: 429, headers: { 'retry-after': '5' }, body: { meta: { error: 'rate limited' } } }, { status: 429, body: { meta: { error: 'rate limited' } } }, { status: 401, body: 'Unauthorized request' });
+    const first = await events.performBatch(rows, eventContext()).catch((e: unknown) => e);
+    expect([first instanceof RetryableError, (first as RetryableError).retryAfterMs]).toEqual([true, 5_000]);
+    const second = await events.performBatch(rows, eventContext()).catch((e: unknown) => e);
+    expect([second instanceof RetryableError, (second as RetryableError).retryAfterMs]).toEqual([true, undefined]);
+    await expect(events.performBatch(rows, eventContext())).rejects.toBeInstanceOf(ConfigurationError);
+  });
+
+  it('against the stateful fake: events land in order on each person, once, even when a batch is sent again (Customer.io drops a known id)', async () => {
+    const fake = new CustomerIoFake({ siteId: SITE, apiKey: KEY });
+    upstream.handle(fake.handler);
+    const batch = [
+      event('e1', { event: 'Signed Up', id: 'u1', timestamp: '2026-07-01T09:00:00Z', traits: { plan: 'free' } }),
+      event('e2', { event: 'Signed Up', email: 'bob@x.io', timestamp: '2026-07-01T09:01:00Z' }),
+      event('e3', { event: 'Upgraded', id: 'u1', timestamp: '2026-07-01T09:02:00Z', properties: { to: 'pro' } }),
+    ];
+    expect((await events.performBatch(batch, eventContext())).every((r) => r.ok)).toBe(true);
+    // a retry after a lost answer: the same events again, then a new one
+    expect((await events.performBatch(batch, eventContext())).every((r) => r.ok)).toBe(true);
+    await events.performBatch([event('e4', { event: 'Order Completed', id: 'u1', timestamp: '2026-07-01T09:03:00Z', properties: { total: 9 } })], eventContext());
+    expect(fake.eventsOf('u1').map((e) => [e.name, e.timestamp, e.attributes])).toEqual([
+      ['Signed Up', Date.parse('2026-07-01T09:00:00Z') / 1000, { traits: { plan: 'free' } }],
+      ['Upgraded', Date.parse('2026-07-01T09:02:00Z') / 1000, { to: 'pro' }],
+      ['Order Completed', Date.parse('2026-07-01T09:03:00Z') / 1000, { total: 9 }],
+    ]);
+    expect(fake.eventsOf('bob@x.io').map((e) => e.name)).toEqual(['Signed Up']);
+    expect(fake.duplicates).toBe(3);
+    // a message id that is not a ULID, sent raw, is what Customer.io rejects: hence the derived id
+    const raw = await eventContext().http.request<{ errors: unknown[] }>({ method: 'POST', url: 'api/v2/batch', body: { batch: [{ type: 'person', identifiers: { id: 'u1' }, action: 'event', name: 'Viewed', id: 'e5' }] } });
+    expect([raw.status, raw.data.errors]).toEqual([207, [{ batch_index: 0, reason: 'invalid', field: 'id', message: 'id must be a ULID' }]]);
+  });
+
+  it('a real sync (DuckDB, the sync engine) of an event table in mode insert: each event is sent once, new events only on the next run', async () => {
+    const fake = new CustomerIoFake({ siteId: SITE, apiKey: KEY });
+    upstream.handle(fake.handler);
+    const p = new TempProject({ 'cdp.yaml': 'name: cio_events\nwarehouse: { type: duckdb }\n', 'seeds/order_events.csv': 'message_id,user_id,event,ts,total\nm0,u0,Seed,2026-07-01T08:00:00Z,0\n' });
+    const ws = await Workspace.open(p.config({ CDP_WAREHOUSE_SCHEMA: 'cio_ev' }));
+    try {
+      await new ModelEngine(ws).seed({});
+      const table = ws.warehouse.dialect.relation({ schema: 'cio_ev', name: 'order_events' });
+      const runner = new SyncRunner(ws, memoryLogger(), { sleep: () => Promise.resolve(), baseDelayMs: 1 });
+      const definition = syncSchema.parse({
+        name: 'orders_to_cio',
+        source: { model: 'order_events' },
+        primary_key: 'message_id',
+        destination: 'cio',
+        mode: 'insert',
+        mapping: { id: 'user_id', event: 'event', timestamp: 'ts', 'properties.total': { column: 'total', type: 'number' } },
+      });
+      const destinationSettings = customerio.settings.parse(settings());
+      const target: SyncTarget = {
+        definition,
+        where: 'syncs/orders_to_cio.yaml',
+        destination: { name: 'cio', definition: customerio, settings: destinationSettings, secrets: [KEY] },
+        actionName: 'events',
+        action: events,
+        options: events.options.parse({}) as Record<string, unknown>,
+        http: createHttpClient(customerio, destinationSettings, { instance: 'cio', logger: memoryLogger(), secrets: [KEY] }),
+      };
+      const insert = async (rows: [string, string, string, string, number][]) => {
+        for (const r of rows) await ws.warehouse.execute(`insert into ${table} (message_id, user_id, event, ts, total) values (?, ?, ?, ?, ?)`, r);
+      };
+      await ws.warehouse.execute(`delete from ${table}`);
+      await insert([
+        ['m1', 'u1', 'Signed Up', '2026-07-01T09:00:00Z', 0],
+        ['m2', 'u1', 'Order Completed', '2026-07-01T09:05:00Z', 30],
+      ]);
+      expect(await runner.run(target, ws.project(), { trigger: 'manual' })).toMatchObject({ status: 'succeeded', added: 2, succeeded: 2, failed: 0 });
+      await insert([['m3', 'u1', 'Order Completed', '2026-07-01T09:10:00Z', 12]]);
+      expect(await runner.run(target, ws.project(), { trigger: 'manual' })).toMatchObject({ status: 'succeeded', added: 1, succeeded: 1, failed: 0 });
+      expect(fake.eventsOf('u1').map((e) => [e.name, e.attributes.total])).toEqual([
+        ['Signed Up', 0],
+        ['Order Completed', 30],
+        ['Order Completed', 12],
+      ]);
+      expect(fake.duplicates).toBe(0);
+    } finally {
+      await ws.close();
+      p.cleanup();
+    }
+  });
+});

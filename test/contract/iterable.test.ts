@@ -418,3 +418,178 @@ function syncTarget(input: SyncDefinitionInput): SyncTarget {
     http: createHttpClient(iterable, destinationSettings, { instance: 'it', logger: memoryLogger(), secrets: [KEY] }),
   };
 }
+
+describe('iterable events (event forwarding, mode insert; validated by Prism)', () => {
+  const events = iterable.actions.events;
+  const eventContext = (options: Record<string, unknown> = {}) => actionContext(iterable, 'events', { settings: settings(), options, sync: { name: 'orders_to_iterable', mode: 'insert' } });
+  const event = (key: string, fields: Record<string, unknown>): OutgoingRow => ({ op: 'insert', key, fields });
+  const tracked = (successCount: number, failCount = 0, failedUpdates: Record<string, string[]> = {}, extra: Record<string, unknown> = {}): ScriptedResponse => ({
+    status: 200,
+    body: { successCount, failCount, failedUpdates, createdFields: [], filteredOutFields: [], ...extra },
+  });
+  const sentEvents = (i = -1) => (upstream.requests.filter((r) => r.path === '/api/events/trackBulk').at(i)?.json as { events: Record<string, unknown>[] }).events;
+  const AT = '2026-07-01T10:00:00.000Z';
+  const AT_S = Date.parse(AT) / 1000;
+
+  it('definition: mode insert only, 1,000 events a call, one batch at a time; options identifier and create_new_fields', () => {
+    expect(events.modes).toEqual(['insert']);
+    expect([events.batchSize, events.maxBatchSize, events.concurrency]).toEqual([1_000, 1_000, 1]);
+    expect(Object.entries(events.fields).filter(([, f]) => f.identifier).map(([k]) => k)).toEqual(['email', 'userId']);
+    expect(Object.entries(events.fields).filter(([, f]) => f.required).map(([k]) => k)).toEqual(['event']);
+    expect(events.options.parse({})).toEqual({ identifier: 'email' });
+    expect(events.options.safeParse({ identifier: 'userId', create_new_fields: true }).success).toBe(true);
+    expect(events.options.safeParse({ list_id: 1 }).success).toBe(false);
+  });
+
+  it('one trackBulk in row order: one identifier, eventName, id = the message id, createdAt in seconds, data fields with traits; bad rows fail alone; a repeated message id is sent once', async () => {
+    upstream.reply(tracked(3));
+    const ctx = eventContext();
+    const results = await events.performBatch(
+      [
+        event('msg-1', { event: 'Order Completed', timestamp: AT, email: ' Ada@Example.com ', userId: 'u1', properties: { order_id: 'o1', total: 42.5, shipped: new Date(AT) }, coupon: 'SPRING', traits: { plan: 'pro' } }),
+        event('msg-2', { event: 'Product Viewed', timestamp: new Date('2026-07-01T10:05:00Z'), userId: 'u2', properties: '{"sku":"S1"}' }),
+        event('msg-3', { event: 'Signed Up', email: 'c@example.com' }),
+        event('msg-4', { email: 'd@example.com' }),
+        event('msg-5', { event: 'Order Completed' }),
+        event('msg-6', { event: 'Order Completed', email: 'nope' }),
+        event('m'.repeat(513), { event: 'Order Completed', email: 'e@example.com' }),
+        event('msg-8', { event: 'Order Completed', email: 'f@example.com', timestamp: 'soon' }),
+        event('msg-9', { event: 'Order Completed', email: 'g@example.com', traits: 'plan=pro' }),
+        { op: 'upsert', key: 'msg-10', fields: { event: 'Order Completed', email: 'h@example.com' } },
+        event('msg-1', { event: 'Order Completed', timestamp: AT, email: 'ada@example.com' }),
+      ],
+      ctx,
+    );
+    expect(results).toEqual([
+      { ok: true },
+      { ok: true },
+      { ok: true },
+      { ok: false, error: 'the row has no event name (map the event field)' },
+      { ok: false, error: 'the row has no email or userId' },
+      { ok: false, error: 'email is not an email address' },
+      { ok: false, error: "the message id is longer than 512 bytes (Iterable's limit for an event id)" },
+      { ok: false, error: 'timestamp is not a date (ISO 8601 or epoch seconds)' },
+      { ok: false, error: 'traits must be an object' },
+      { ok: false, error: 'Iterable events take insert (got upsert)' },
+      { ok: true },
+    ]);
+    expect(upstream.requests).toHaveLength(1);
+    const req = upstream.last;
+    expect([req.method, req.path, req.headers['api-key'], req.headers['content-type']]).toEqual(['POST', '/api/events/trackBulk', KEY, 'application/json']);
+    expect(req.json).toEqual({
+      events: [
+        {
+          email: 'ada@example.com',
+          eventName: 'Order Completed',
+          id: 'msg-1',
+          createdAt: AT_S,
+          dataFields: { order_id: 'o1', total: 42.5, shipped: '2026-07-01 10:00:00 +00:00', coupon: 'SPRING', traits: { plan: 'pro' } },
+        },
+        { userId: 'u2', eventName: 'Product Viewed', id: 'msg-2', createdAt: AT_S + 300, dataFields: { sku: 'S1' } },
+        { email: 'c@example.com', eventName: 'Signed Up', id: 'msg-3' },
+      ],
+    });
+    expect(ctx.logger.text()).not.toContain(KEY);
+  });
+
+  it('options: identifier userId picks the userId when the row has both; create_new_fields is sent on each event', async () => {
+    upstream.reply(tracked(2));
+    await events.performBatch([event('m1', { event: 'Viewed', email: 'a@example.com', userId: 'u1' }), event('m2', { event: 'Viewed', email: 'b@example.com' })], eventContext({ identifier: 'userId', create_new_fields: true }));
+    expect(sentEvents()).toEqual([
+      { userId: 'u1', eventName: 'Viewed', id: 'm1', createNewFields: true },
+      { email: 'b@example.com', eventName: 'Viewed', id: 'm2', createNewFields: true },
+    ]);
+  });
+
+  it('batching: 1,000 events a call; split further to keep a body under 4 MB', async () => {
+    upstream.handle((req) => tracked((req.json as { events: unknown[] }).events.length));
+    const many = Array.from({ length: 2_500 }, (_, i) => event(`m${i}`, { event: 'Viewed', email: `e${i % 50}@example.com` }));
+    expect((await events.performBatch(many, eventContext())).every((r) => r.ok)).toBe(true);
+    expect(upstream.requests.map((r) => (r.json as { events: unknown[] }).events.length)).toEqual([1_000, 1_000, 500]);
+    expect(upstream.requests.flatMap((r) => (r.json as { events: { id: string }[] }).events.map((e) => e.id))).toEqual(many.map((r) => r.key));
+
+    upstream.reset().handle((req) => tracked((req.json as { events: unknown[] }).events.length));
+    const heavy = Array.from({ length: 1_000 }, (_, i) => event(`h${i}`, { event: 'Viewed', email: 'a@example.com', properties: { notes: 'n'.repeat(4_500) } }));
+    expect((await events.performBatch(heavy, eventContext())).every((r) => r.ok)).toBe(true);
+    expect(upstream.requests.length).toBe(2);
+    for (const r of upstream.requests) expect(Buffer.byteLength(r.rawBody)).toBeLessThan(4_000_000);
+  });
+
+  it('partial failure: events whose user Iterable names in failedUpdates, or whose name it disallows, fail with the reason; the others are ok', async () => {
+    upstream.reply(tracked(2, 4, { invalidEmails: ['b@example.com'], notFoundUserIds: ['u3'], forgottenEmails: ['d@example.com'] }, { disallowedEventNames: ['Secret'] }));
+    const results = await events.performBatch(
+      [
+        event('a', { event: 'Viewed', email: 'a@example.com' }),
+        event('b', { event: 'Viewed', email: 'B@example.com' }),
+        event('c', { event: 'Viewed', userId: 'u3' }),
+        event('d', { event: 'Viewed', email: 'd@example.com' }),
+        event('e', { event: 'Secret', email: 'e@example.com' }),
+        event('f', { event: 'Viewed', email: 'a@example.com' }),
+      ],
+      eventContext(),
+    );
+    expect(results).toEqual([
+      { ok: true },
+      { ok: false, error: 'Iterable rejected this event: invalid email' },
+      { ok: false, error: 'Iterable rejected this event: no user with this userId' },
+      { ok: false, error: 'Iterable rejected this event: the user was forgotten (GDPR)' },
+      { ok: false, error: 'Iterable rejected this event: the event name is not allowed in this project' },
+      { ok: true },
+    ]);
+  });
+
+  it('more failures counted than named → the batch is rejected whole (re-sent events update the same ids); a 400 too', async () => {
+    const rows = [event('a', { event: 'Viewed', email: 'a@example.com' }), event('b', { event: 'Viewed', email: 'b@example.com' })];
+    upstream.reply(tracked(0, 2, { invalidEmails: ['b@example.com'] }), apiResponse(400, 'BadParams', 'events: too many'));
+    await expect(events.performBatch(rows, eventContext())).rejects.toThrow(new BatchRejectedError('Iterable reported 2 failures for tracking events but named only 1 of the events'));
+    await expect(events.performBatch(rows, eventContext())).rejects.toThrow(new BatchRejectedError('Iterable answered 400 for tracking events: BadParams: events: too many'));
+  });
+
+  it('throttling: 429 with Retry-After → RetryableError with the delay; code RateLimitExceeded under a 400 too; 401 → ConfigurationError', async () => {
+    const rows = [event('a', { event: 'Viewed', email: 'a@example.com' })];
+    upstream.reply(
+      apiResponse(429, 'RateLimitExceeded', 'Exceeded rate limit for endpoint: /api/events/trackBulk', { 'retry-after': '2' }),
+      apiResponse(400, 'RateLimitExceeded', 'Exceeded rate limit for endpoint: /api/events/trackBulk'),
+      apiResponse(401, 'BadApiKey', `Invalid API key ${KEY}`),
+    );
+    const first = await events.performBatch(rows, eventContext()).catch((e: unknown) => e);
+    expect([first instanceof RetryableError, (first as RetryableError).retryAfterMs]).toEqual([true, 2_000]);
+    await expect(events.performBatch(rows, eventContext())).rejects.toBeInstanceOf(RetryableError);
+    const ctx = eventContext();
+    const third = await events.performBatch(rows, ctx).catch((e: unknown) => e);
+    expect(third).toBeInstanceOf(ConfigurationError);
+    expect(ctx.logger.text() + (third as Error).message).not.toContain(KEY);
+  });
+
+  it('Prism reports a trackBulk request that breaks the spec (an event without eventName)', async () => {
+    const res = await eventContext().http.request({ method: 'POST', url: 'api/events/trackBulk', body: { events: [{ email: 'a@example.com' }] } });
+    expect(res.status).toBe(422);
+    expect(upstream.requests).toHaveLength(0);
+    expect(prism.clearViolations().map((v) => v.message)).toEqual([expect.stringContaining("must have required property 'eventName'") as string]);
+  });
+
+  it('against the stateful fake: each user’s events in order, once, even when a batch is sent again; unknown userIds and disallowed names fail', async () => {
+    const fake = new IterableFake(KEY);
+    fake.disallowedEventNames.add('Internal');
+    upstream.handle(fake.handler);
+    const batch = [
+      event('e1', { event: 'Signed Up', email: 'ann@x.io', timestamp: '2026-07-01T09:00:00Z', traits: { plan: 'free' } }),
+      event('e2', { event: 'Signed Up', email: 'bob@x.io', timestamp: '2026-07-01T09:01:00Z' }),
+      event('e3', { event: 'Upgraded', email: 'ann@x.io', timestamp: '2026-07-01T09:02:00Z', properties: { to: 'pro' } }),
+      event('e4', { event: 'Viewed', userId: 'ghost' }),
+      event('e5', { event: 'Internal', email: 'ann@x.io' }),
+    ];
+    const expected = [{ ok: true }, { ok: true }, { ok: true }, { ok: false, error: 'Iterable rejected this event: no user with this userId' }, { ok: false, error: 'Iterable rejected this event: the event name is not allowed in this project' }];
+    expect(await events.performBatch(batch, eventContext())).toEqual(expected);
+    // a retry after a lost answer: the same events again update the same ids
+    expect(await events.performBatch(batch, eventContext())).toEqual(expected);
+    await events.performBatch([event('e6', { event: 'Order Completed', email: 'ann@x.io', timestamp: '2026-07-01T09:03:00Z', properties: { total: 9 } })], eventContext());
+    expect(fake.eventsOf('ann@x.io').map((e) => [e.id, e.eventName, e.createdAt, e.dataFields])).toEqual([
+      ['e1', 'Signed Up', Date.parse('2026-07-01T09:00:00Z') / 1000, { traits: { plan: 'free' } }],
+      ['e3', 'Upgraded', Date.parse('2026-07-01T09:02:00Z') / 1000, { to: 'pro' }],
+      ['e6', 'Order Completed', Date.parse('2026-07-01T09:03:00Z') / 1000, { total: 9 }],
+    ]);
+    expect(fake.eventsOf('bob@x.io').map((e) => e.eventName)).toEqual(['Signed Up']);
+    expect([fake.events.length, fake.eventUpdates]).toEqual([4, 3]);
+  });
+});

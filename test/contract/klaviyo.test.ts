@@ -499,3 +499,190 @@ describe('klaviyo: against the stateful fake (adds, changes, removals)', () => {
     expect([...fake.profiles.values()].map((p) => p.email ?? p.external_id).sort()).toEqual(['a@example.com', 'u2']);
   });
 });
+
+/**
+ * Bulk Create Events has no spec file here (../shared/specs/klaviyo holds profiles.json and
+ * lists.json only), so these requests go to the fake server directly rather than through Prism: the
+ * requests are pinned exactly, and the stateful fake checks each body against the spec's
+ * `EventsBulkCreateJob` schema (its `violations` must stay empty).
+ */
+describe('klaviyo: events (event forwarding, mode insert)', () => {
+  const events = klaviyo.actions.events;
+  const eventContext = () => actionContext(klaviyo, 'events', { settings: { api_key: KEY, base_url: upstream.url }, sync: { name: 'orders_to_klaviyo', mode: 'insert' } });
+  const event = (key: string, fields: Record<string, unknown>): OutgoingRow => ({ op: 'insert', key, fields });
+  const metric = (name: string) => ({ data: { type: 'metric', attributes: { name } } });
+  const jobsSent = () => upstream.requests.filter((r) => r.path === '/api/event-bulk-create-jobs');
+  type Job = { data: { attributes: { 'events-bulk-create': { data: { attributes: { profile: { data: { attributes: Record<string, unknown> } }; events: { data: { attributes: { unique_id: string } }[] } } }[] } } } };
+  const uniqueIds = (i: number) => (jobsSent()[i].json as Job).data.attributes['events-bulk-create'].data.flatMap((e) => e.attributes.events.data.map((x) => x.attributes.unique_id));
+  const AT = '2026-07-01T10:00:00.000Z';
+
+  it('definition: mode insert only, 1,000 events a job, one batch at a time, no options', () => {
+    expect(events.modes).toEqual(['insert']);
+    expect([events.batchSize, events.maxBatchSize, events.concurrency]).toEqual([1_000, 1_000, 1]);
+    expect(Object.entries(events.fields).filter(([, f]) => f.identifier).map(([k]) => k)).toEqual(['email', 'phone_number', 'external_id']);
+    expect(Object.entries(events.fields).filter(([, f]) => f.required).map(([k]) => k)).toEqual(['event']);
+    expect(events.options.safeParse({}).success).toBe(true);
+    expect(events.options.safeParse({ list_id: 'x' }).success).toBe(false);
+  });
+
+  it('one Bulk Create Events job: an entry per profile (identifiers and traits), its events in row order with unique_id = the message id; 202 → ok; bad rows fail alone; a repeated message id is sent once', async () => {
+    upstream.reply({ status: 202 });
+    const ctx = eventContext();
+    const results = await events.performBatch(
+      [
+        event('msg-1', { event: 'Placed Order', timestamp: AT, email: ' Ada@Example.com ', value: 42.5, value_currency: 'usd', properties: { order_id: 'o1', items: ['a', 'b'] }, coupon: 'SPRING', traits: { first_name: 'Ada', plan: 'pro', email: 'x@example.com', location: { city: 'London' } } }),
+        event('msg-2', { event: 'Viewed Product', timestamp: new Date('2026-07-01T10:05:00Z'), external_id: 'u2', properties: '{"sku":"S1"}' }),
+        event('msg-3', { event: 'Placed Order', timestamp: '2026-07-01T10:10:00Z', email: 'ada@example.com', value: '9.5', traits: { first_name: 'Ada', plan: 'pro', location: { city: 'London' } } }),
+        event('msg-4', { email: 'd@example.com' }),
+        event('msg-5', { event: 'Placed Order', first_name: 'Nobody' }),
+        event('msg-6', { event: 'Placed Order', email: 'nope' }),
+        event('msg-7', { event: 'Placed Order', email: 'g@example.com', timestamp: '1985-01-01T00:00:00Z' }),
+        event('msg-8', { event: 'Placed Order', email: 'h@example.com', value: 'lots' }),
+        event('msg-9', { event: 'Placed Order', email: 'i@example.com', properties: 'sku=1' }),
+        event('msg-10', { event: 'x'.repeat(128), email: 'j@example.com' }),
+        event('msg-11', { event: 'Placed Order', email: 'k@example.com', properties: Object.fromEntries(Array.from({ length: 401 }, (_, i) => [`p${i}`, i])) }),
+        event('msg-12', { event: 'Placed Order', email: 'l@example.com', traits: { location: { town: 'x' } } }),
+        { op: 'upsert', key: 'msg-13', fields: { event: 'Placed Order', email: 'm@example.com' } },
+        event('msg-1', { event: 'Placed Order', timestamp: AT, email: 'ada@example.com' }),
+      ],
+      ctx,
+    );
+    expect(results).toEqual([
+      { ok: true },
+      { ok: true },
+      { ok: true },
+      { ok: false, error: 'the row has no event name (map the event field)' },
+      { ok: false, error: 'the row has no email, phone_number or external_id' },
+      { ok: false, error: 'email is not an email address' },
+      { ok: false, error: 'timestamp must be after 1990 and at most a year ahead (Klaviyo’s limits)' },
+      { ok: false, error: 'value must be a number' },
+      { ok: false, error: 'properties must be an object' },
+      { ok: false, error: 'the event name is 128 characters; Klaviyo metric names are less than 128' },
+      { ok: false, error: 'the event has 401 properties; Klaviyo takes at most 400' },
+      { ok: false, error: 'location.town is not a Klaviyo location field (address1, address2, city, region, zip, country, timezone, ip, latitude, longitude)' },
+      { ok: false, error: 'Klaviyo events take insert (got upsert)' },
+      { ok: true },
+    ]);
+    expect(upstream.requests).toHaveLength(1);
+    const req = upstream.last;
+    expect([req.method, req.path, req.headers.authorization, req.headers.revision, req.headers['content-type']]).toEqual([
+      'POST',
+      '/api/event-bulk-create-jobs',
+      `Klaviyo-API-Key ${KEY}`,
+      KLAVIYO_DEFAULT_REVISION,
+      'application/vnd.api+json',
+    ]);
+    expect(req.json).toEqual({
+      data: {
+        type: 'event-bulk-create-job',
+        attributes: {
+          'events-bulk-create': {
+            data: [
+              {
+                type: 'event-bulk-create',
+                attributes: {
+                  profile: { data: { type: 'profile', attributes: { email: 'ada@example.com', first_name: 'Ada', location: { city: 'London' }, properties: { plan: 'pro' } } } },
+                  events: {
+                    data: [
+                      { type: 'event', attributes: { properties: { order_id: 'o1', items: ['a', 'b'], coupon: 'SPRING' }, time: AT, value: 42.5, value_currency: 'USD', unique_id: 'msg-1', metric: metric('Placed Order') } },
+                      { type: 'event', attributes: { properties: {}, time: '2026-07-01T10:10:00.000Z', value: 9.5, unique_id: 'msg-3', metric: metric('Placed Order') } },
+                    ],
+                  },
+                },
+              },
+              {
+                type: 'event-bulk-create',
+                attributes: {
+                  profile: { data: { type: 'profile', attributes: { external_id: 'u2' } } },
+                  events: { data: [{ type: 'event', attributes: { properties: { sku: 'S1' }, time: '2026-07-01T10:05:00.000Z', unique_id: 'msg-2', metric: metric('Viewed Product') } }] },
+                },
+              },
+            ],
+          },
+        },
+      },
+    });
+    expect(ctx.logger.text()).not.toContain(KEY);
+  });
+
+  it('batching: 1,000 events a job; more are split in order; a job stays under 5 MB', async () => {
+    upstream.handle(() => ({ status: 202 }));
+    const rows = Array.from({ length: 2_500 }, (_, i) => event(`m${i}`, { event: 'Viewed Product', timestamp: AT, email: `e${i % 40}@example.com` }));
+    expect((await events.performBatch(rows, eventContext())).every((r) => r.ok)).toBe(true);
+    expect(jobsSent().map((_, i) => uniqueIds(i).length)).toEqual([1_000, 1_000, 500]);
+    expect([0, 1, 2].flatMap((i) => uniqueIds(i)).sort()).toEqual(rows.map((r) => r.key).sort());
+
+    upstream.reset().handle(() => ({ status: 202 }));
+    const heavy = Array.from({ length: 1_000 }, (_, i) => event(`h${i}`, { event: 'Viewed Product', email: `e${i}@example.com`, properties: { note: 'n'.repeat(6_000) } }));
+    expect((await events.performBatch(heavy, eventContext())).every((r) => r.ok)).toBe(true);
+    expect(jobsSent().length).toBe(2);
+    for (const r of jobsSent()) expect(Buffer.byteLength(r.rawBody)).toBeLessThan(5_000_000);
+  });
+
+  it('a 400 pointing at events or a profile fails those rows and sends the others again (Klaviyo processed none); a 400 pointing nowhere rejects the batch', async () => {
+    const rows = [
+      event('a', { event: 'Viewed', email: 'a@example.com' }),
+      event('b', { event: 'Viewed', email: 'b@example.com' }),
+      event('c', { event: 'Viewed', email: 'a@example.com' }),
+      event('d', { event: 'Viewed', email: 'd@example.com' }),
+    ];
+    upstream.reply(
+      clientError(400, { detail: 'Invalid time', pointer: '/data/attributes/events-bulk-create/data/0/attributes/events/data/1/attributes/time' }, { detail: 'Invalid phone number', pointer: '/data/attributes/events-bulk-create/data/2/attributes/profile/data/attributes/phone_number' }),
+      { status: 202 },
+      clientError(400, { detail: 'Payload too large' }),
+    );
+    expect(await events.performBatch(rows, eventContext())).toEqual([
+      { ok: true },
+      { ok: true },
+      { ok: false, error: 'Klaviyo rejected this event: invalid: Invalid time' },
+      { ok: false, error: 'Klaviyo rejected this event: invalid: Invalid phone number' },
+    ]);
+    expect([uniqueIds(0), uniqueIds(1)]).toEqual([
+      ['a', 'c', 'b', 'd'],
+      ['a', 'b'],
+    ]);
+    await expect(events.performBatch(rows, eventContext())).rejects.toThrow(new BatchRejectedError('Klaviyo answered 400 for creating events: Payload too large'));
+  });
+
+  it('throttling: 429 with Retry-After → RetryableError with the delay; 5xx → RetryableError; 401 → ConfigurationError without the key', async () => {
+    const rows = [event('a', { event: 'Viewed', email: 'a@example.com' })];
+    upstream.reply(
+      { ...clientError(429, { detail: 'Request was throttled. Expected available in 4 seconds.' }), headers: { ...JSON_API, 'retry-after': '4' } },
+      answer(503, { errors: [{ id: 'x', code: 'server_error', title: 'Unavailable', detail: 'Try later.' }] }),
+      clientError(401, { detail: `bad key ${KEY}` }),
+    );
+    const first = await events.performBatch(rows, eventContext()).catch((e: unknown) => e);
+    expect([first instanceof RetryableError, (first as RetryableError).retryAfterMs]).toEqual([true, 4_000]);
+    await expect(events.performBatch(rows, eventContext())).rejects.toBeInstanceOf(RetryableError);
+    const ctx = eventContext();
+    const third = await events.performBatch(rows, ctx).catch((e: unknown) => e);
+    expect(third).toBeInstanceOf(ConfigurationError);
+    expect(ctx.logger.text() + (third as Error).message).not.toContain(KEY);
+  });
+
+  it('against the stateful fake: each profile’s events in order, once (a re-sent job is dropped by unique_id); traits land on the profile; a rejected profile fails alone', async () => {
+    const fake = new FakeKlaviyo();
+    upstream.handle(fake.handle);
+    const batch = [
+      event('e1', { event: 'Signed Up', email: 'ann@x.io', timestamp: '2026-07-01T09:00:00Z', traits: { first_name: 'Ann', plan: 'free' } }),
+      event('e2', { event: 'Signed Up', email: 'bob@x.io', timestamp: '2026-07-01T09:01:00Z' }),
+      event('e3', { event: 'Upgraded', email: 'ann@x.io', timestamp: '2026-07-01T09:02:00Z', properties: { to: 'pro' }, traits: { first_name: 'Ann', plan: 'pro' } }),
+      event('e4', { event: 'Signed Up', email: 'zed@bad.invalid' }),
+    ];
+    const expected = [{ ok: true }, { ok: true }, { ok: true }, { ok: false, error: 'Klaviyo rejected this event: invalid: Invalid email address: zed@bad.invalid' }];
+    expect(await events.performBatch(batch, eventContext())).toEqual(expected);
+    // a retry after a lost answer: Klaviyo drops the events it has (same profile, metric and unique_id)
+    expect(await events.performBatch(batch, eventContext())).toEqual(expected);
+    await events.performBatch([event('e5', { event: 'Placed Order', email: 'ann@x.io', timestamp: '2026-07-01T09:03:00Z', value: 9 })], eventContext());
+    expect(fake.eventsOf('ann@x.io').map((e) => [e.metric, e.unique_id, e.time, e.properties, e.value])).toEqual([
+      ['Signed Up', 'e1', '2026-07-01T09:00:00.000Z', {}, undefined],
+      ['Upgraded', 'e3', '2026-07-01T09:02:00.000Z', { to: 'pro' }, undefined],
+      ['Placed Order', 'e5', '2026-07-01T09:03:00.000Z', {}, 9],
+    ]);
+    expect(fake.eventsOf('bob@x.io').map((e) => e.metric)).toEqual(['Signed Up']);
+    expect(fake.profile('ann@x.io')).toMatchObject({ first_name: 'Ann', properties: { plan: 'pro' } });
+    expect(fake.profile('zed@bad.invalid')).toBeUndefined();
+    expect([fake.events.length, fake.duplicates]).toEqual([4, 3]);
+    expect(fake.violations).toEqual([]);
+  });
+});

@@ -100,6 +100,37 @@ describe('webhook: the request', () => {
   });
 });
 
+describe('webhook: event forwarding (mode insert)', () => {
+  it('send serves mode insert: each event goes out as an insert operation keyed by its message id, fields nested, in row order', async () => {
+    expect(send.modes).toContain('insert');
+    const rows: OutgoingRow[] = [
+      {
+        op: 'insert',
+        key: 'ajs-msg-0001',
+        fields: { event: 'Order Completed', timestamp: '2026-07-01T10:00:00.000Z', user_id: 'u1', 'properties.order_id': 'o1', 'properties.total': 42.5, 'traits.plan': 'pro' },
+      },
+      { op: 'insert', key: 'ajs-msg-0002', fields: { event: 'Product Viewed', timestamp: '2026-07-01T10:05:00.000Z', user_id: 'u1', properties: { sku: 'S1' } } },
+    ];
+    server.reply({ status: 207, body: { results: [{ key: 'ajs-msg-0001', status: 'ok' }, { key: 'ajs-msg-0002', status: 'error', error: 'unknown user' }] } });
+    const ctx = actionContext(webhook, 'send', { settings: { url: server.url, secret: SECRET }, sync: { name: 'orders_to_hook', runId: 'run_0007', mode: 'insert' } });
+    expect(await send.performBatch(rows, ctx)).toEqual([{ ok: true }, { ok: false, error: 'unknown user' }]);
+    const req = server.last;
+    expect(req.json).toEqual({
+      type: 'sync.batch',
+      timestamp: expect.stringMatching(ISO),
+      data: {
+        sync: 'orders_to_hook',
+        run_id: 'run_0007',
+        operations: [
+          { op: 'insert', key: 'ajs-msg-0001', fields: { event: 'Order Completed', timestamp: '2026-07-01T10:00:00.000Z', user_id: 'u1', properties: { order_id: 'o1', total: 42.5 }, traits: { plan: 'pro' } } },
+          { op: 'insert', key: 'ajs-msg-0002', fields: { event: 'Product Viewed', timestamp: '2026-07-01T10:05:00.000Z', user_id: 'u1', properties: { sku: 'S1' } } },
+        ],
+      },
+    });
+    expect(new Webhook(SECRET).verify(req.rawBody, req.headers as Record<string, string>)).toEqual(req.json);
+  });
+});
+
 describe('webhook: answers', () => {
   const rows: OutgoingRow[] = ['p_1', 'p_2', 'p_3'].map((key) => ({ op: 'upsert', key, fields: {} }));
   const results = (list: unknown[]) => ({ results: list });

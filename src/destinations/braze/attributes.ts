@@ -1,5 +1,6 @@
 import type { OutgoingRow } from '../destination-definition';
 import { asText, normalizeEmail, normalizePhoneE164 } from '../pii';
+import { isObject } from '../events/event-fields';
 
 /**
  * A row as a Braze user attributes object (Braze's "User attributes object"): one identifier
@@ -35,7 +36,6 @@ export const BRAZE_RESERVED = new Set<string>([...BRAZE_IDENTIFIERS, ...BRAZE_ST
 
 const SUBSCRIPTION = new Set(['opted_in', 'subscribed', 'unsubscribed']);
 const GENDER: Record<string, string> = { m: 'M', male: 'M', f: 'F', female: 'F', o: 'O', other: 'O', n: 'N', 'not applicable': 'N', p: 'P', 'prefer not to say': 'P' };
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 const failed = (error: string): Prepared => ({ ok: false, error });
 
 /**

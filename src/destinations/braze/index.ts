@@ -5,6 +5,7 @@ import { ConfigurationError } from '../destination-errors';
 import { sharedRateLimiter } from '../http/rate-limiter';
 import { BRAZE_IDENTIFIERS, BRAZE_RESERVED, prepareUser, type BrazeAttributes, type DeleteKey } from './attributes';
 import { checkDeleted, rejected, trackResults } from './errors';
+import { packEvents, prepareEvent, trackEventsRequest, trackEventsResults, type PreparedEvent } from './events';
 import { BRAZE_MAX_DELETE, BRAZE_MAX_OBJECTS, chunks, connectionTestRequest, deleteRequest, trackRequest } from './requests';
 
 const settings = z.object({
@@ -51,7 +52,7 @@ export const braze = defineDestination<BrazeSettings>({
   slug: 'braze',
   name: 'Braze',
   category: 'messaging',
-  description: 'Creates, updates and deletes Braze users (standard and custom attributes), and marks segment members with a custom attribute.',
+  description: 'Creates, updates and deletes Braze users (standard and custom attributes), marks segment members with a custom attribute, and forwards events.',
   settings,
   // /users/track: 3,000 requests per 3 seconds per workspace
   rateLimit: { requests: 3_000, perMs: 3_000 },
@@ -102,6 +103,30 @@ export const braze = defineDestination<BrazeSettings>({
       // Braze's budget (1,000 requests a second) is far above one request at a time; a run's users are distinct
       concurrency: 4,
       performBatch: (rows, ctx) => sendUsers(rows, ctx as Ctx),
+    },
+    events: {
+      title: 'Forward events',
+      description: 'Sends each event (one row, keyed by its message id) to /users/track as a Braze custom event, with the profile traits of the row as user attributes in the same request.',
+      modes: ['insert'],
+      options: z.object({}).strict(),
+      fields: {
+        event: { description: 'the event name', type: 'string', required: true },
+        timestamp: { description: 'when the event happened (sent as ISO 8601; Braze requires it)', type: 'datetime', required: true },
+        external_id: identifier('your id for the user (preferred identifier)'),
+        user_alias: identifier('an alias object: map user_alias.alias_name and user_alias.alias_label', 'object'),
+        braze_id: identifier('the id Braze gave the user'),
+        email: identifier('email (lowercased, checked); identifies the user when there is no id'),
+        phone: identifier('phone, E.164; identifies the user when there is no id or email'),
+        app_id: field('the Braze app identifier the event belongs to (optional)'),
+        properties: field('an object of event properties (like any field not listed)', 'object'),
+        traits: field('an object of profile traits, sent as the user’s attributes in the same request', 'object'),
+      },
+      customFields: true,
+      batchSize: BRAZE_MAX_OBJECTS,
+      maxBatchSize: BRAZE_MAX_OBJECTS,
+      // one batch at a time: events go out in order per profile
+      concurrency: 1,
+      performBatch: (rows, ctx) => sendEvents(rows, ctx as Ctx),
     },
   },
 });
@@ -158,6 +183,41 @@ async function sendUsers(rows: OutgoingRow[], ctx: Ctx): Promise<RowResult[]> {
     for (const chunk of chunks(items, BRAZE_MAX_DELETE)) {
       await budget.take();
       checkDeleted(await ctx.http.request(deleteRequest(kind, chunk.map((c) => c.value))));
+    }
+  }
+  return results;
+}
+
+/**
+ * Events in row order, in `/users/track` requests of at most 75 objects (events and their users'
+ * attributes objects together); a result per row. A message id seen twice in the batch is sent once
+ * (the second row is ok): Braze would record it twice.
+ */
+async function sendEvents(rows: OutgoingRow[], ctx: Ctx): Promise<RowResult[]> {
+  const results: RowResult[] = rows.map(() => ROW_OK);
+  const items: PreparedEvent[] = [];
+  const seen = new Set<string>();
+  rows.forEach((row, index) => {
+    if (row.op !== 'insert') return void (results[index] = rowFailed(`Braze events take insert (got ${row.op})`));
+    if (seen.has(row.key)) return;
+    const p = prepareEvent(row);
+    if (!p.ok) return void (results[index] = rowFailed(p.error));
+    seen.add(row.key);
+    items.push({ index, ...p.event });
+  });
+  const requests = packEvents(items);
+  for (const [n, request] of requests.entries()) {
+    try {
+      const res = await ctx.http.request(trackEventsRequest(request));
+      if (res.status < 200 || res.status >= 300) throw rejected('/users/track', res);
+      trackEventsResults(request, res, ctx.logger).forEach((r, i) => (results[request.rows[i]] = r));
+    } catch (e) {
+      // before anything was recorded, the engine may retry or bisect the batch; after, that would
+      // record the earlier requests' events twice: the rows not sent fail instead (sent next run)
+      if (n === 0 || e instanceof ConfigurationError) throw e;
+      const reason = e instanceof Error ? e.message : String(e);
+      for (const later of requests.slice(n)) for (const index of later.rows) results[index] = rowFailed(`not sent (the batch's earlier events were recorded): ${reason}`);
+      break;
     }
   }
   return results;

@@ -32,20 +32,22 @@ const describe = (e: BatchError): string => {
  * Row results for a v2 batch: 200 is all accepted; 207 lists the rejected operations by their
  * 0-based `batch_index` in the request (Customer.io accepts all the others). An error that names
  * no operation of the request leaves nobody to blame: the batch is rejected whole (the engine bisects
- * it; identify and delete are idempotent, so re-sending the accepted ones is safe).
+ * it; identify and delete are idempotent, and events carry an id Customer.io deduplicates on, so
+ * re-sending the accepted ones is safe).
  */
-export function batchResults(count: number, res: HttpResponse): RowResult[] {
+export function batchResults(count: number, res: HttpResponse, what: 'person' | 'event' = 'person'): RowResult[] {
+  const sending = what === 'person' ? 'sending a batch of people' : 'sending a batch of events';
   if (res.status === 200 || res.status === 202 || res.status === 204) return Array.from({ length: count }, () => ROW_OK);
-  if (res.status !== 207) throw unexpectedAnswer('sending a batch of people', res);
+  if (res.status !== 207) throw unexpectedAnswer(sending, res);
   const errors = (res.data as { errors?: unknown } | undefined)?.errors;
-  if (!Array.isArray(errors) || errors.length === 0) throw unexpectedAnswer('sending a batch of people', res);
+  if (!Array.isArray(errors) || errors.length === 0) throw unexpectedAnswer(sending, res);
   const byRow = new Map<number, string>();
   for (const e of errors as BatchError[]) {
     const index = typeof e?.batch_index === 'number' ? e.batch_index : Number.NaN;
-    if (!(Number.isInteger(index) && index >= 0 && index < count)) throw unexpectedAnswer('sending a batch of people', res);
+    if (!(Number.isInteger(index) && index >= 0 && index < count)) throw unexpectedAnswer(sending, res);
     byRow.set(index, byRow.has(index) ? `${byRow.get(index)}; ${describe(e)}` : describe(e));
   }
-  return Array.from({ length: count }, (_, i) => (byRow.has(i) ? rowFailed(`Customer.io rejected this person: ${byRow.get(i)}`) : ROW_OK));
+  return Array.from({ length: count }, (_, i) => (byRow.has(i) ? rowFailed(`Customer.io rejected this ${what}: ${byRow.get(i)}`) : ROW_OK));
 }
 
 /** An answer the adapter cannot use: 404 is a wrong host or a missing segment (configuration), any other a rejected batch. */

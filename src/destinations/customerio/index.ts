@@ -1,7 +1,8 @@
 import { defineDestination, ROW_OK, rowFailed, type ActionContext, type FieldSpec, type OutgoingRow, type RowResult } from '../destination-definition';
 import { ConfigurationError } from '../destination-errors';
 import { asConfiguration, batchResults, unexpectedAnswer } from './errors';
-import { batchRequest, chunks, CIO_MAX_SEGMENT_IDS, identifiersOf, packBatches, personOperation, segmentRequest, type PersonOperation } from './payload';
+import { eventOperation } from './events';
+import { batchRequest, chunks, CIO_MAX_SEGMENT_IDS, identifiersOf, packBatches, personOperation, segmentRequest, type TrackOperation } from './payload';
 import { ensureSegment, listSegmentsRequest } from './segments';
 import { customerioSettings, peopleOptions, segmentOptions, trackUrl, type CustomerioSettings, type PeopleOptions, type SegmentOptions } from './settings';
 
@@ -26,7 +27,7 @@ export const customerio = defineDestination<CustomerioSettings>({
   slug: 'customerio',
   name: 'Customer.io',
   category: 'messaging',
-  description: 'Creates, updates and deletes Customer.io people (Track API v2 batch) and keeps a manual segment in step with a sync.',
+  description: 'Creates, updates and deletes Customer.io people (Track API v2 batch), keeps a manual segment in step with a sync, and forwards events.',
   settings: customerioSettings,
   // the Track API's fair-use limit: 100 requests a second per workspace (v1 and v2 together)
   rateLimit: { requests: 100, perMs: 1_000 },
@@ -81,10 +82,31 @@ export const customerio = defineDestination<CustomerioSettings>({
       },
       performBatch: (rows, ctx) => sendSegment(rows, ctx as ActionContext<CustomerioSettings, SegmentOptions>),
     },
+    events: {
+      title: 'Forward events',
+      description: 'Sends each event (one row, keyed by its message id) as a Track API v2 batch event on the person; Customer.io drops an event id it already has.',
+      modes: ['insert'],
+      options: peopleOptions,
+      fields: {
+        event: { description: 'the event name', type: 'string', required: true },
+        timestamp: { description: 'when the event happened (sent as Unix seconds; default: when Customer.io receives it)', type: 'datetime' },
+        id: identifier('your id for the person'),
+        email: identifier('the email address (trimmed, lowercased)'),
+        cio_id: identifier('the id Customer.io gave the person (with or without the cio_ prefix)'),
+        properties: { description: 'an object of event data (like any field not listed)', type: 'object' },
+        traits: { description: 'an object of profile traits, sent in the event data under `traits`', type: 'object' },
+      },
+      customFields: true,
+      batchSize: 1_000,
+      maxBatchSize: 10_000,
+      // one batch at a time: events go out in order per profile
+      concurrency: 1,
+      performBatch: (rows, ctx) => sendEvents(rows, ctx as ActionContext<CustomerioSettings, PeopleOptions>),
+    },
   },
 });
 
-type Indexed = { index: number; operation: PersonOperation };
+type Indexed = { index: number; operation: TrackOperation };
 
 /** upsert and update identify (update only changes existing people), delete deletes; a result per row. */
 async function sendPeople(rows: OutgoingRow[], ctx: ActionContext<CustomerioSettings, PeopleOptions>): Promise<RowResult[]> {
@@ -102,11 +124,31 @@ async function sendPeople(rows: OutgoingRow[], ctx: ActionContext<CustomerioSett
   return results;
 }
 
+/**
+ * Events in row order as v2 `event` operations, in requests under 500 KB; a result per row. A
+ * message id repeated in the batch is sent once (the second row is ok).
+ */
+async function sendEvents(rows: OutgoingRow[], ctx: ActionContext<CustomerioSettings, PeopleOptions>): Promise<RowResult[]> {
+  const results: RowResult[] = rows.map(() => ROW_OK);
+  const operations: Indexed[] = [];
+  const seen = new Set<string>();
+  rows.forEach((row, index) => {
+    if (row.op !== 'insert') return void (results[index] = rowFailed(`Customer.io events take insert (got ${row.op})`));
+    if (seen.has(row.key)) return;
+    const p = eventOperation(row, { identifyBy: ctx.options.identify_by });
+    if (!p.ok) return void (results[index] = p.result);
+    seen.add(row.key);
+    operations.push({ index, operation: p.value });
+  });
+  await sendOperations(operations, results, ctx, 'event');
+  return results;
+}
+
 /** The operations in requests under 500 KB; each request's 207 errors fail their rows. */
-async function sendOperations(operations: Indexed[], results: RowResult[], ctx: ActionContext<CustomerioSettings>): Promise<void> {
+async function sendOperations(operations: Indexed[], results: RowResult[], ctx: ActionContext<CustomerioSettings>, what: 'person' | 'event' = 'person'): Promise<void> {
   for (const batch of packBatches(operations)) {
     const res = await ctx.http.request(batchRequest(batch.map((b) => b.operation)));
-    const answered = batchResults(batch.length, res);
+    const answered = batchResults(batch.length, res, what);
     answered.forEach((r, i) => (results[batch[i].index] = r));
     const failed = answered.filter((r) => !r.ok).length;
     ctx.logger.debug({ destination: 'customerio', operations: batch.length, failed }, 'Customer.io batch sent');

@@ -1,5 +1,6 @@
 import { rowFailed, type HttpRequest, type OutgoingRow, type RowResult } from '../destination-definition';
 import { asText, normalizeEmail } from '../pii';
+import type { EventOperation } from './events';
 
 /** `POST /api/v2/batch`: the whole request must be smaller than 500 KB (Track API reference). */
 export const CIO_MAX_BATCH_BYTES = 500_000;
@@ -20,6 +21,9 @@ export interface PersonOperation {
   action: 'identify' | 'delete';
   attributes?: Record<string, unknown>;
 }
+
+/** Any operation of a v2 batch this adapter sends. */
+export type TrackOperation = PersonOperation | EventOperation;
 
 export type Prepared<T> = { ok: true; value: T } | { ok: false; result: RowResult };
 
@@ -92,10 +96,10 @@ export function personOperation(row: OutgoingRow, action: 'identify' | 'delete',
 }
 
 /** `POST /api/v2/batch`. */
-export const batchRequest = (operations: PersonOperation[]): HttpRequest => ({ method: 'POST', url: 'api/v2/batch', body: { batch: operations } });
+export const batchRequest = (operations: TrackOperation[]): HttpRequest => ({ method: 'POST', url: 'api/v2/batch', body: { batch: operations } });
 
 /** Splits operations into requests under 500 KB (`{"batch":[…]}` with commas), keeping their order. */
-export function packBatches<T extends { operation: PersonOperation }>(items: T[], maxBytes = CIO_MAX_BATCH_BYTES): T[][] {
+export function packBatches<T extends { operation: TrackOperation }>(items: T[], maxBytes = CIO_MAX_BATCH_BYTES): T[][] {
   const envelope = bytes({ batch: [] });
   const out: T[][] = [];
   let current: T[] = [];

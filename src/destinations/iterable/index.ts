@@ -3,14 +3,17 @@ import { ConfigurationError, RetryableError } from '../destination-errors';
 import { sharedRateLimiter } from '../http/rate-limiter';
 import { sha256Hex } from '../pii';
 import { asConfiguration, bulkResults, classifyIterable, iterableCode, unexpectedAnswer, type BulkAnswer } from './errors';
+import { eventOf, ITERABLE_MAX_EVENTS, packEvents, trackBulkRequest, trackBulkResults, type PreparedEvent, type TrackBulkAnswer } from './events';
 import { ensureList, getListsRequest } from './lists';
 import { bulkUpdateRequest, deleteRequest, ITERABLE_MAX_USERS, listRequest, packUsers, userOf, type PreparedUser } from './payload';
-import { baseUrl, iterableSettings, listOptions, usersOptions, type IterableSettings, type ListOptions, type UsersOptions } from './settings';
+import { baseUrl, eventsOptions, iterableSettings, listOptions, usersOptions, type EventsOptions, type IterableSettings, type ListOptions, type UsersOptions } from './settings';
 
 export { iterableSettings, type IterableSettings } from './settings';
 
 /** bulkUpdate: 5 requests a second per project (spec). The list calls publish no figure: they get the same budget. */
 export const ITERABLE_BULK_LIMIT: RateLimit = { requests: 5, perMs: 1_000 };
+/** trackBulk: 10 requests a second per project (spec). */
+export const ITERABLE_TRACK_BULK_LIMIT: RateLimit = { requests: 10, perMs: 1_000 };
 /** Deletes in flight at once in a mirror batch (they also wait for the 100/s budget). */
 const DELETE_CONCURRENCY = 10;
 
@@ -18,7 +21,8 @@ const DELETE_CONCURRENCY = 10;
 const projectKey = (s: IterableSettings) => `key-${sha256Hex(s.api_key).slice(0, 16)}`;
 
 /** The per-endpoint budget of a bulk endpoint, shared by every sync of the project, on top of the 100/s one. */
-const bulkBudget = (s: IterableSettings, endpoint: 'bulkUpdate' | 'lists') => sharedRateLimiter(`iterable:${projectKey(s)}:${endpoint}`, ITERABLE_BULK_LIMIT);
+const bulkBudget = (s: IterableSettings, endpoint: 'bulkUpdate' | 'lists' | 'trackBulk') =>
+  sharedRateLimiter(`iterable:${projectKey(s)}:${endpoint}`, endpoint === 'trackBulk' ? ITERABLE_TRACK_BULK_LIMIT : ITERABLE_BULK_LIMIT);
 
 const identifier = (description: string): FieldSpec => ({ description, type: 'string', identifier: true });
 
@@ -36,7 +40,7 @@ export const iterable = defineDestination<IterableSettings>({
   slug: 'iterable',
   name: 'Iterable',
   category: 'email',
-  description: 'Creates and updates Iterable users in bulk (deleting them in mirror mode) and keeps a static list in step with a sync.',
+  description: 'Creates and updates Iterable users in bulk (deleting them in mirror mode), keeps a static list in step with a sync, and forwards events.',
   settings: iterableSettings,
   // most endpoints the adapter calls (GET /api/lists, user deletes) allow 100 requests/s per project;
   // the bulk endpoints take from their own 5/s budget as well (bulkBudget)
@@ -81,8 +85,56 @@ export const iterable = defineDestination<IterableSettings>({
       },
       performBatch: (rows, ctx) => sendListMembership(rows, ctx as ActionContext<IterableSettings, ListOptions>),
     },
+    events: {
+      title: 'Forward events',
+      description: 'Sends each event (one row, keyed by its message id) through bulk event tracking, with the message id as the event id (Iterable keeps one event per id).',
+      modes: ['insert'],
+      options: eventsOptions,
+      fields: {
+        event: { description: 'the event name (eventName)', type: 'string', required: true },
+        timestamp: { description: 'when the event happened (createdAt, Unix seconds; default: when Iterable receives it)', type: 'datetime' },
+        email: identifier('the email address (trimmed, lowercased)'),
+        userId: identifier('your id for the user (userID-based and hybrid projects)'),
+        properties: { description: 'an object of event data fields (like any field not listed)', type: 'object' },
+        traits: { description: 'an object of profile traits, sent in the event data fields under `traits`', type: 'object' },
+      },
+      customFields: true,
+      batchSize: ITERABLE_MAX_EVENTS,
+      maxBatchSize: ITERABLE_MAX_EVENTS,
+      // one batch at a time: events go out in order per profile (Iterable: "send them all to the same endpoint")
+      concurrency: 1,
+      performBatch: (rows, ctx) => sendEvents(rows, ctx as ActionContext<IterableSettings, EventsOptions>),
+    },
   },
 });
+
+/**
+ * Events in row order, ≤ 1,000 and 4 MB a trackBulk call (each call also waits for the project's
+ * 10/s trackBulk budget); a result per row. A message id repeated in the batch is sent once.
+ */
+async function sendEvents(rows: OutgoingRow[], ctx: ActionContext<IterableSettings, EventsOptions>): Promise<RowResult[]> {
+  const results: RowResult[] = rows.map(() => ROW_OK);
+  const events: PreparedEvent[] = [];
+  const seen = new Set<string>();
+  rows.forEach((row, index) => {
+    if (row.op !== 'insert') return void (results[index] = rowFailed(`Iterable events take insert (got ${row.op})`));
+    if (seen.has(row.key)) return;
+    const p = eventOf(row, index, { identifier: ctx.options.identifier, createNewFields: ctx.options.create_new_fields });
+    if (!p.ok) return void (results[index] = p.result);
+    seen.add(row.key);
+    events.push(p.value);
+  });
+  for (const group of packEvents(events)) {
+    await bulkBudget(ctx.settings, 'trackBulk').take();
+    const res = await ctx.http.request<TrackBulkAnswer>(trackBulkRequest(group.map((g) => g.event)));
+    trackBulkResults(group, res).forEach((r, i) => (results[group[i].index] = r));
+    const dropped = res.data?.filteredOutFields;
+    if (Array.isArray(dropped) && dropped.length > 0) {
+      ctx.logger.warn({ destination: 'iterable', filteredOutFields: dropped }, 'Iterable dropped event data fields the project does not know (set create_new_fields: true to add them)');
+    }
+  }
+  return results;
+}
 
 /** Upserts go to bulkUpdate (≤ 1,000 users and 4 MB a call); deletes one call per user. */
 async function sendUsers(rows: OutgoingRow[], ctx: ActionContext<IterableSettings, UsersOptions>): Promise<RowResult[]> {

@@ -37,3 +37,11 @@ export const listOptions = z
   .strict()
   .refine((o) => o.list_id === undefined || o.list_name === undefined, 'set list_id or list_name, not both');
 export type ListOptions = z.infer<typeof listOptions>;
+
+export const eventsOptions = z
+  .object({
+    identifier,
+    create_new_fields: z.boolean().optional().describe('add event data fields the project does not know yet (default: the project’s setting)'),
+  })
+  .strict();
+export type EventsOptions = z.infer<typeof eventsOptions>;

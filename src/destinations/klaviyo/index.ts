@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineDestination, ROW_OK, rowFailed, type ActionContext, type FieldSpec, type OutgoingRow, type RowResult } from '../destination-definition';
 import { ConfigurationError } from '../destination-errors';
 import { unexpectedAnswer } from './errors';
+import { eventOf, KLAVIYO_MAX_EVENTS, packJobs, sendJob, type PreparedEvent } from './events';
 import { runImport } from './jobs';
 import { ensureList, findListRequest } from './lists';
 import {
@@ -64,7 +65,7 @@ export const klaviyo = defineDestination<KlaviyoSettings>({
   slug: 'klaviyo',
   name: 'Klaviyo',
   category: 'email',
-  description: 'Creates and updates Klaviyo profiles (with custom properties), and adds them to a list and removes them from it.',
+  description: 'Creates and updates Klaviyo profiles (with custom properties), adds them to a list and removes them from it, and forwards events.',
   settings,
   // the import and list endpoints share burst 10/s, steady 150/m
   rateLimit: { requests: 150, perMs: 60_000 },
@@ -106,8 +107,55 @@ export const klaviyo = defineDestination<KlaviyoSettings>({
       },
       performBatch: (rows, ctx) => sendMembership(rows, ctx as Ctx),
     },
+    events: {
+      title: 'Forward events',
+      description: 'Sends each event (one row, keyed by its message id) in Bulk Create Events jobs with the message id as unique_id; the row’s traits update the profile.',
+      modes: ['insert'],
+      options: z.object({}).strict(),
+      fields: {
+        event: { description: 'the event name (the metric name, under 128 characters)', type: 'string', required: true },
+        timestamp: { description: 'when the event happened (sent as ISO 8601; default: when Klaviyo receives it)', type: 'datetime' },
+        email: identifier('the profile email (lowercased)'),
+        phone_number: identifier('the profile phone, E.164'),
+        external_id: identifier('your id for the profile'),
+        value: { description: 'a numeric, monetary value of the event (a purchase amount)', type: 'number' },
+        value_currency: attribute('the ISO 4217 currency of value (USD)'),
+        properties: { description: 'an object of event properties (like any field not listed)', type: 'object' },
+        traits: { description: 'an object of profile attributes and custom properties, set on the profile with the event', type: 'object' },
+      },
+      customFields: true,
+      batchSize: KLAVIYO_MAX_EVENTS,
+      maxBatchSize: KLAVIYO_MAX_EVENTS,
+      // one batch at a time: events go out in order per profile
+      concurrency: 1,
+      performBatch: (rows, ctx) => sendEvents(rows, ctx as Ctx),
+    },
   },
 });
+
+/**
+ * Events grouped by profile into Bulk Create Events jobs (≤ 1,000 events and 5 MB each), sent one
+ * after the other; a result per row. A message id repeated in the batch is sent once (Klaviyo
+ * fails a whole job that repeats a unique_id for a profile and metric).
+ */
+async function sendEvents(rows: OutgoingRow[], ctx: Ctx): Promise<RowResult[]> {
+  const results: RowResult[] = rows.map(() => ROW_OK);
+  const items: PreparedEvent[] = [];
+  const seen = new Set<string>();
+  rows.forEach((row, index) => {
+    if (row.op !== 'insert') return void (results[index] = rowFailed(`Klaviyo events take insert (got ${row.op})`));
+    if (seen.has(row.key)) return;
+    const p = eventOf(row, index);
+    if (!p.ok) return void (results[index] = p.result);
+    seen.add(row.key);
+    items.push(p.value);
+  });
+  for (const job of packJobs(items)) {
+    await sendJob(job, (req) => ctx.http.request(req), results);
+    ctx.logger.debug({ destination: 'klaviyo', profiles: job.length, events: job.reduce((n, e) => n + e.rows.length, 0) }, 'Klaviyo events job sent');
+  }
+  return results;
+}
 
 interface Prepared {
   index: number;

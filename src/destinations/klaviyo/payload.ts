@@ -1,4 +1,5 @@
 import { rowFailed, type HttpRequest, type OutgoingRow, type RowResult } from '../destination-definition';
+import { isObject } from '../events/event-fields';
 
 /** Bulk import: at most 10,000 profiles per job (Klaviyo's Bulk Import Profiles reference). */
 export const KLAVIYO_MAX_IMPORT = 10_000;
@@ -46,7 +47,6 @@ export const jsonApi = (method: HttpRequest['method'], url: string, body: unknow
 });
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v).trim() || undefined : undefined);
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
 type Prepared = { ok: true; profile: ProfileAttributes } | { ok: false; result: RowResult };
 const failed = (error: string): Prepared => ({ ok: false, result: rowFailed(error) });

@@ -13,6 +13,11 @@ import type { FakeHandler, RecordedRequest, ScriptedResponse } from '../fake-ser
  *   it, `{add: […]}` / `{remove: […]}` change an array, `{inc: n}` increments). Objects it rejects
  *   (no identifier, a bad email, `rejectObject`) come back in `errors` as `{type, input_array, index}`
  *   under `"message": "success"`, like Braze's non-fatal errors; the others are applied.
+ * - `POST /users/track` with `events` (the objects of all arrays together ≤ 75): each event finds
+ *   its user like an attributes object does (attributes are applied first), creates one unless
+ *   `_update_existing_only`, and is appended to `events` as it is (Braze keeps every event it gets:
+ *   the same event sent twice is there twice). Events it rejects (no name, no identifier, a time
+ *   that is not ISO 8601, `rejectEvent`) come back in `errors` with `input_array: "events"`.
  * - `POST /users/delete` with one of `external_ids`, `user_aliases`, `braze_ids`,
  *   `email_addresses` (`{email, prioritization}`) (≤ 50) → `{deleted, message}`.
  *
@@ -35,7 +40,21 @@ export interface FakeBrazeUser {
   updated: number;
 }
 
+/** One event as Braze recorded it, in the order received. */
+export interface FakeBrazeEvent {
+  /** the user's braze_id */
+  user: string;
+  external_id?: string;
+  email?: string;
+  name: string;
+  time: string;
+  app_id?: string;
+  properties: Record<string, unknown>;
+}
+
 const TRACK_KEYS = new Set(['attributes', 'events', 'purchases']);
+const EVENT_KEYS = new Set(['external_id', 'user_alias', 'braze_id', 'email', 'phone', 'app_id', 'name', 'time', 'properties', '_update_existing_only']);
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 const DELETE_KINDS = ['external_ids', 'user_aliases', 'braze_ids', 'email_addresses', 'phone_numbers'] as const;
 const PRIORITIES = new Set(['identified', 'unidentified', 'most_recently_updated', 'least_recently_updated']);
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -43,11 +62,15 @@ const NO_IDENTIFIER = "'external_id', 'braze_id', 'user_alias', 'email' or 'phon
 
 export class FakeBraze {
   readonly users = new Map<string, FakeBrazeUser>();
+  /** every event recorded, in the order received (duplicates included: Braze does not deduplicate) */
+  readonly events: FakeBrazeEvent[] = [];
   readonly violations: string[] = [];
   /** the only key accepted */
   apiKey = 'braze-test-key';
   /** a reason to reject one attributes object (a non-fatal error), or undefined */
   rejectObject: (object: Record<string, unknown>) => string | undefined = () => undefined;
+  /** a reason to reject one event object (a non-fatal error), or undefined */
+  rejectEvent: (event: Record<string, unknown>) => string | undefined = () => undefined;
   /** the `/users/track` requests answered (for tests counting calls) */
   tracked = 0;
 
@@ -59,6 +82,11 @@ export class FakeBraze {
   /** The user with this identifier value (external_id by default), if any. */
   user(value: string, by: 'external_id' | 'email' | 'phone' | 'braze_id' | 'alias_name' = 'external_id'): FakeBrazeUser | undefined {
     return [...this.users.values()].find((u) => (by === 'alias_name' ? u.user_alias?.alias_name === value : u[by] === value));
+  }
+
+  /** The events recorded for a user (by external_id, else email), as `name` in order, or with their properties. */
+  eventsOf(value: string): FakeBrazeEvent[] {
+    return this.events.filter((e) => e.external_id === value || (e.external_id === undefined && e.email === value));
   }
 
   /** Adds a user as if Braze had it already. */
@@ -91,15 +119,62 @@ export class FakeBraze {
   private track(body: Record<string, unknown>, req: RecordedRequest): ScriptedResponse {
     this.tracked += 1;
     for (const key of Object.keys(body)) if (!TRACK_KEYS.has(key)) this.violations.push(`/users/track: unknown key "${key}"`);
-    const objects = body.attributes;
-    if (!Array.isArray(objects) || objects.length === 0) return this.violation(req, "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.", 400);
-    if (objects.length > 75) return this.violation(req, `${objects.length} attributes objects: at most 75 per request`, 400);
-    const errors: { type: string; input_array: 'attributes'; index: number }[] = [];
+    const objects = body.attributes ?? [];
+    const events = body.events ?? [];
+    if (!Array.isArray(objects) || !Array.isArray(events) || objects.length + events.length === 0) {
+      return this.violation(req, "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.", 400);
+    }
+    const total = objects.length + events.length + (Array.isArray(body.purchases) ? body.purchases.length : 0);
+    if (total > 75) return this.violation(req, `${total} objects: at most 75 per request (attributes, events and purchases together)`, 400);
+    const errors: { type: string; input_array: 'attributes' | 'events'; index: number }[] = [];
     objects.forEach((object: unknown, index) => {
       const reason = this.apply(object);
       if (reason) errors.push({ type: reason, input_array: 'attributes', index });
     });
-    return answer(201, { message: 'success', attributes_processed: objects.length - errors.length, ...(errors.length ? { errors } : {}) });
+    events.forEach((event: unknown, index) => {
+      const reason = this.record(event);
+      if (reason) errors.push({ type: reason, input_array: 'events', index });
+    });
+    const processed = {
+      ...(objects.length ? { attributes_processed: objects.length - errors.filter((e) => e.input_array === 'attributes').length } : {}),
+      ...(events.length ? { events_processed: events.length - errors.filter((e) => e.input_array === 'events').length } : {}),
+    };
+    return answer(201, { message: 'success', ...processed, ...(errors.length ? { errors } : {}) });
+  }
+
+  /** Records one event object (its user found or created); returns Braze's reason when it rejects it. */
+  private record(raw: unknown): string | undefined {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return 'event objects must be objects';
+    const o = raw as Record<string, unknown>;
+    for (const key of Object.keys(o)) if (!EVENT_KEYS.has(key)) this.violations.push(`/users/track: unknown event object key "${key}"`);
+    const ids = ['external_id', 'user_alias', 'braze_id'].filter((k) => o[k] !== undefined);
+    if (ids.length > 1) this.violations.push(`/users/track: an event with ${ids.join(' and ')} (one identifier per object)`);
+    if (ids.length === 0 && typeof o.email !== 'string' && typeof o.phone !== 'string') return NO_IDENTIFIER;
+    if (typeof o.name !== 'string' || o.name === '') return "'name' is required for events";
+    if (typeof o.time !== 'string' || !ISO_8601.test(o.time) || Number.isNaN(Date.parse(o.time))) return "'time' must be an ISO 8601 date-time";
+    if (o.properties !== undefined && (typeof o.properties !== 'object' || o.properties === null || Array.isArray(o.properties))) this.violations.push('/users/track: event properties must be an object');
+    const properties = o.properties && typeof o.properties === 'object' ? o.properties : {};
+    for (const key of Object.keys(properties)) if (key.startsWith('$')) this.violations.push(`/users/track: event property "${key}" starts with $`);
+    if (o.app_id !== undefined && typeof o.app_id !== 'string') this.violations.push('/users/track: app_id must be a string');
+    const rejected = this.rejectEvent(o);
+    if (rejected) return rejected;
+    let user = this.find(o);
+    if (!user) {
+      if (o._update_existing_only === true) return undefined;
+      user = { braze_id: this.nextId(), attributes: {}, updated: ++this.clock };
+      for (const key of ['external_id', 'user_alias', 'email', 'phone'] as const) if (o[key] !== undefined) (user as unknown as Record<string, unknown>)[key] = o[key];
+      this.users.set(user.braze_id, user);
+    }
+    this.events.push({
+      user: user.braze_id,
+      ...(user.external_id ? { external_id: user.external_id } : {}),
+      ...(user.email ? { email: user.email } : {}),
+      name: o.name,
+      time: o.time,
+      ...(typeof o.app_id === 'string' ? { app_id: o.app_id } : {}),
+      properties: (o.properties ?? {}) as Record<string, unknown>,
+    });
+    return undefined;
   }
 
   /** Applies one attributes object; returns Braze's reason when it rejects it. */

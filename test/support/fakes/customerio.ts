@@ -3,11 +3,12 @@ import type { FakeHandler, RecordedRequest, ScriptedResponse } from '../fake-ser
 
 /**
  * A stateful fake of the Customer.io endpoints the `customerio` destination calls: Track API
- * `POST /api/v2/batch` (person identify and delete), `POST /api/v1/segments/{id}/add_customers` and
- * `remove_customers`, `GET /api/v1/accounts/region`, and App API `GET`/`POST /v1/segments`. It keeps
- * what Customer.io would hold (people with their identifiers and attributes, manual segments with
- * their members) and answers like the Track API reference: 200 `{}`, or 207 with
- * `{errors:[{batch_index, reason, field, message}]}` for the operations it rejects.
+ * `POST /api/v2/batch` (person identify, delete and event), `POST /api/v1/segments/{id}/add_customers`
+ * and `remove_customers`, `GET /api/v1/accounts/region`, and App API `GET`/`POST /v1/segments`. It
+ * keeps what Customer.io would hold (people with their identifiers and attributes, manual segments
+ * with their members, events in the order received and deduplicated on their id) and answers like
+ * the Track API reference: 200 `{}`, or 207 with `{errors:[{batch_index, reason, field, message}]}`
+ * for the operations it rejects.
  *
  * No spec for Customer.io can live in the repository (the only machine-readable one is a third-party
  * mirror of vendor content without a licence: reference §2, §4.4), so `trackApiContract` checks each
@@ -17,12 +18,22 @@ import type { FakeHandler, RecordedRequest, ScriptedResponse } from '../fake-ser
  *
  *   const fake = new CustomerIoFake({ siteId, apiKey, appApiKey });
  *   server.handle(fake.handler);
- *   ... fake.person('ada@example.com')?.attributes; fake.members(segmentId)
+ *   ... fake.person('ada@example.com')?.attributes; fake.members(segmentId); fake.eventsOf('u1')
  */
 export interface CioPerson {
   cio_id: string;
   id?: string;
   email?: string;
+  attributes: Record<string, unknown>;
+}
+
+/** One event as Customer.io holds it (deduplicated on `id`), in the order received. */
+export interface CioEvent {
+  /** the person's cio_id */
+  person: string;
+  id: string;
+  name: string;
+  timestamp?: number;
   attributes: Record<string, unknown>;
 }
 
@@ -45,7 +56,18 @@ const personIdentifiers = z.union([
 ]);
 const personIdentify = z.object({ type: z.literal('person'), identifiers: personIdentifiers, action: z.literal('identify'), timestamp: z.number().int().optional(), attributes: z.record(z.string(), z.unknown()).optional() }).strict();
 const personDelete = z.object({ type: z.literal('person'), identifiers: personIdentifiers, action: z.literal('delete') }).strict();
-const batchBody = z.object({ batch: z.array(z.union([personIdentify, personDelete])).min(1) }).strict();
+const personEvent = z
+  .object({
+    type: z.literal('person'),
+    identifiers: personIdentifiers,
+    action: z.literal('event'),
+    name: nonEmpty,
+    id: nonEmpty.optional(),
+    timestamp: z.number().int().optional(),
+    attributes: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+const batchBody = z.object({ batch: z.array(z.union([personIdentify, personDelete, personEvent])).min(1) }).strict();
 const segmentBody = z.object({ ids: z.array(z.string()).min(1).max(1000) }).strict();
 const createSegmentBody = z.object({ segment: z.object({ name: nonEmpty, description: z.string().optional() }).strict() }).strict();
 
@@ -88,6 +110,7 @@ export const contractViolations = (requests: RecordedRequest[]): string[] => req
 const ok = (body: unknown = {}): ScriptedResponse => ({ status: 200, body });
 const v1Error = (status: number, error: string): ScriptedResponse => ({ status, body: { meta: { error } } });
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 
 interface BatchError {
   batch_index: number;
@@ -98,6 +121,9 @@ interface BatchError {
 
 export class CustomerIoFake {
   readonly people: CioPerson[] = [];
+  /** the events held, in the order received; an event whose id was seen before is dropped (counted in `duplicates`) */
+  readonly events: CioEvent[] = [];
+  duplicates = 0;
   readonly segments = new Map<number, CioSegment>();
   region: 'us' | 'eu' = 'us';
   private nextCioId = 0x3000001;
@@ -111,6 +137,12 @@ export class CustomerIoFake {
   person(idEmailOrCioId: string): CioPerson | undefined {
     const v = idEmailOrCioId.replace(/^cio_/, '');
     return this.people.find((p) => p.id === idEmailOrCioId || p.email === idEmailOrCioId.toLowerCase() || p.cio_id === v);
+  }
+
+  /** The events of a person (by id, email or cio_id), in the order received. */
+  eventsOf(idEmailOrCioId: string): CioEvent[] {
+    const person = this.person(idEmailOrCioId);
+    return person ? this.events.filter((e) => e.person === person.cio_id) : [];
   }
 
   /** A segment, as if made in Customer.io's UI. */
@@ -155,7 +187,7 @@ export class CustomerIoFake {
   private batch(operations: Record<string, unknown>[]): ScriptedResponse {
     const errors: BatchError[] = [];
     operations.forEach((op, batch_index) => {
-      const problem = op.action === 'delete' ? this.delete(op) : this.identify(op);
+      const problem = op.action === 'delete' ? this.delete(op) : op.action === 'event' ? this.event(op) : this.identify(op);
       if (problem) errors.push({ batch_index, ...problem });
     });
     return errors.length > 0 ? { status: 207, body: { errors } } : ok();
@@ -194,6 +226,37 @@ export class CustomerIoFake {
     if (typeof id === 'string') person.id = id;
     if (typeof email === 'string') person.email = email.toLowerCase();
     Object.assign(person.attributes, attributes);
+    return undefined;
+  }
+
+  /**
+   * Records an event on its person (created when unknown, except by cio_id). An `id` must be a ULID
+   * (Customer.io rejects other values); an event whose id was received before is dropped.
+   */
+  private event(op: Record<string, unknown>): Omit<BatchError, 'batch_index'> | undefined {
+    const identifiers = op.identifiers as Record<string, string>;
+    const id = op.id as string | undefined;
+    if (id !== undefined && !ULID.test(id)) return { reason: 'invalid', field: 'id', message: 'id must be a ULID' };
+    if (identifiers.email !== undefined && !EMAIL.test(identifiers.email)) return { reason: 'invalid', field: 'identifiers.email', message: 'not a valid email address' };
+    let person = this.find(identifiers);
+    if (!person && identifiers.cio_id !== undefined) return { reason: 'not_found', field: 'identifiers.cio_id', message: 'no person with this cio_id' };
+    if (id !== undefined && this.events.some((e) => e.id === id)) {
+      this.duplicates += 1;
+      return undefined;
+    }
+    if (!person) {
+      person = { cio_id: (this.nextCioId++).toString(16), attributes: {} };
+      if (identifiers.id !== undefined) person.id = identifiers.id;
+      if (identifiers.email !== undefined) person.email = identifiers.email.toLowerCase();
+      this.people.push(person);
+    }
+    this.events.push({
+      person: person.cio_id,
+      id: id ?? `generated-${this.events.length}`,
+      name: op.name as string,
+      ...(typeof op.timestamp === 'number' ? { timestamp: op.timestamp } : {}),
+      attributes: (op.attributes ?? {}) as Record<string, unknown>,
+    });
     return undefined;
   }
 

@@ -2,15 +2,16 @@ import type { FakeHandler, RecordedRequest, ScriptedResponse } from '../fake-ser
 
 /**
  * A stateful fake of the Iterable API endpoints the `iterable` destination calls (users bulk update
- * and delete, lists, list subscribe and unsubscribe), behaving as the published spec and Iterable's
- * docs describe a hybrid project: users are found by email or userId, each unique. It keeps what
- * Iterable would hold (users with their data fields, static lists with their members) and answers
- * in the spec's shapes, so Prism (proxy mode) validates its answers too.
+ * and delete, lists, list subscribe and unsubscribe, bulk event tracking), behaving as the published
+ * spec and Iterable's docs describe a hybrid project: users are found by email or userId, each
+ * unique. It keeps what Iterable would hold (users with their data fields, static lists with their
+ * members, events one per id in the order received) and answers in the spec's shapes, so Prism
+ * (proxy mode) validates its answers too.
  *
  *   const fake = new IterableFake('api-key');
  *   server.handle(fake.handler);
  *   ... run a sync against server (or Prism in front of it) ...
- *   fake.user('ada@example.com')?.dataFields; fake.members(listId)
+ *   fake.user('ada@example.com')?.dataFields; fake.members(listId); fake.eventsOf('ada@example.com')
  *
  * Failures it reports per user, like Iterable: malformed emails (invalidEmails), empty or too long
  * userIds (invalidUserIds), GDPR-forgotten users (`forgotten`), a data field whose type would
@@ -20,6 +21,16 @@ import type { FakeHandler, RecordedRequest, ScriptedResponse } from '../fake-ser
 export interface IterableUserRecord {
   email?: string;
   userId?: string;
+  dataFields: Record<string, unknown>;
+}
+
+/** One event as Iterable holds it (one per id: a known id updates the event in place), in the order first received. */
+export interface IterableEventRecord {
+  /** the user's email, else `userId:<id>` */
+  user: string;
+  id: string;
+  eventName: string;
+  createdAt?: number;
   dataFields: Record<string, unknown>;
 }
 
@@ -54,6 +65,12 @@ export class IterableFake {
   readonly forgotten = new Set<string>();
   /** every user deleted, as `email` or `userId:<id>` */
   readonly deleted: string[] = [];
+  /** events tracked, one per id, in the order first received */
+  readonly events: IterableEventRecord[] = [];
+  /** events received again with a known id (updated in place, not added) */
+  eventUpdates = 0;
+  /** event names the project refuses (trackBulk lists them in `disallowedEventNames`) */
+  readonly disallowedEventNames = new Set<string>();
   private nextListId = 1001;
 
   constructor(readonly apiKey: string) {}
@@ -63,6 +80,13 @@ export class IterableFake {
   /** The user with this email (any case) or userId. */
   user(emailOrUserId: string): IterableUserRecord | undefined {
     return this.users.find((u) => u.email === emailOrUserId.toLowerCase() || u.userId === emailOrUserId);
+  }
+
+  /** The events of a user (by email or userId), in order. */
+  eventsOf(emailOrUserId: string): IterableEventRecord[] {
+    const user = this.user(emailOrUserId);
+    const key = user?.email ?? (user?.userId !== undefined ? `userId:${user.userId}` : undefined);
+    return key === undefined ? [] : this.events.filter((e) => e.user === key);
   }
 
   /** A static list (or another type), as if made in Iterable's UI. */
@@ -109,6 +133,10 @@ export class IterableFake {
         return user;
       });
     }
+    if (req.method === 'POST' && req.path === '/api/events/trackBulk') {
+      if (!Array.isArray(body.events)) return apiResponse(400, 'BadParams', 'events is required');
+      return this.trackBulk(body.events as (ApiUser & Record<string, unknown>)[]);
+    }
     const byEmail = /^\/api\/users\/([^/]+)$/.exec(req.path);
     const byUserId = /^\/api\/users\/byUserId\/([^/]+)$/.exec(req.path);
     if (req.method === 'DELETE' && (byEmail || byUserId)) {
@@ -136,6 +164,55 @@ export class IterableFake {
     const failedUpdates = Object.fromEntries(Object.entries(failures).filter(([, v]) => v.length > 0));
     const failCount = users.length - successCount;
     return json(200, { successCount, failCount, failedUpdates, createdFields: [], filteredOutFields: [] });
+  }
+
+  /**
+   * Tracks events in order (the spec's BulkTrackResponse): an event for an unknown email creates the
+   * user, one for an unknown userId fails (notFoundUserIds); a disallowed name fails; an event whose
+   * id Iterable already has is updated in place.
+   */
+  private trackBulk(events: (ApiUser & Record<string, unknown>)[]): ScriptedResponse {
+    const failures: Failures = {};
+    const disallowed = new Set<string>();
+    let successCount = 0;
+    for (const e of events) {
+      if (!this.valid(e, failures)) continue;
+      if (typeof e.eventName !== 'string' || this.disallowedEventNames.has(e.eventName)) {
+        disallowed.add(str(e.eventName));
+        continue;
+      }
+      let user = this.find(e);
+      if (!user) {
+        if (typeof e.email !== 'string') {
+          fail(failures, e, 'notFound');
+          continue;
+        }
+        user = { email: e.email.toLowerCase(), dataFields: {} };
+        this.users.push(user);
+      }
+      const record: IterableEventRecord = {
+        user: user.email ?? `userId:${user.userId}`,
+        id: typeof e.id === 'string' ? e.id : `generated-${this.events.length}`,
+        eventName: e.eventName,
+        ...(typeof e.createdAt === 'number' ? { createdAt: e.createdAt } : {}),
+        dataFields: (e.dataFields && typeof e.dataFields === 'object' ? e.dataFields : {}) as Record<string, unknown>,
+      };
+      const known = this.events.findIndex((x) => x.id === record.id);
+      if (known >= 0) {
+        this.events[known] = record;
+        this.eventUpdates += 1;
+      } else this.events.push(record);
+      successCount += 1;
+    }
+    const failedUpdates = Object.fromEntries(Object.entries(failures).filter(([, v]) => v.length > 0));
+    return json(200, {
+      successCount,
+      failCount: events.length - successCount,
+      failedUpdates,
+      ...(disallowed.size > 0 ? { disallowedEventNames: [...disallowed] } : {}),
+      createdFields: [],
+      filteredOutFields: [],
+    });
   }
 
   /** An email or a userId, well formed and not forgotten. */

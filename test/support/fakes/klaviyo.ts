@@ -2,8 +2,8 @@ import type { FakeHandler, RecordedRequest, ScriptedResponse } from '../fake-ser
 
 /**
  * A small stateful Klaviyo (revision 2026-07-15) for contract and end-to-end tests: it keeps
- * profiles, lists and their members, and bulk import jobs, and answers the endpoints the adapter
- * uses with bodies that satisfy Klaviyo's spec (Prism validates them in proxy mode):
+ * profiles, lists and their members, bulk import jobs, and events, and answers the endpoints the
+ * adapter uses with bodies that satisfy Klaviyo's spec (Prism validates them in proxy mode):
  *
  * - `GET /api/lists?filter=equals(name,"…")`, `POST /api/lists`;
  * - `POST /api/profile-bulk-import-jobs` → 202 `queued`; `GET …/{id}` answers `queued`, then
@@ -13,7 +13,15 @@ import type { FakeHandler, RecordedRequest, ScriptedResponse } from '../fake-ser
  *   the fake rejects (`rejectProfile`: by default an email on a `.invalid` domain), with
  *   `source.pointer` `/data` and the profile as sent in `original_payload`, like Klaviyo's;
  * - `GET /api/profiles?filter=any(<identifier>,[…])` / `equals(…)`;
- * - `DELETE /api/lists/{id}/relationships/profiles` → 204.
+ * - `DELETE /api/lists/{id}/relationships/profiles` → 204;
+ * - `POST /api/event-bulk-create-jobs` → 202 with no body (the spec's answer; there is no job to
+ *   poll). The events spec is not among the spec files the repository holds (../shared/specs/klaviyo
+ *   has profiles and lists only), so the fake checks the body against the spec's
+ *   `EventsBulkCreateJob` schema itself (`violations`) and answers as Klaviyo documents: the whole job
+ *   is validated first, and a 400 with JSON:API errors pointing at the entry or event at fault
+ *   processes nothing (a profile `rejectProfile` rejects, a time before 1990, a unique_id repeated
+ *   for a profile and metric in the job). Accepted events upsert their profile (traits included) and
+ *   are recorded in `events`, one per profile, metric and unique_id (a known one is dropped).
  *
  *   const klaviyo = new FakeKlaviyo();
  *   upstream.handle(klaviyo.handle);
@@ -38,6 +46,18 @@ export interface FakeKlaviyoProfile {
   properties: Record<string, unknown>;
 }
 
+/** One event as Klaviyo holds it, in the order received. */
+export interface FakeKlaviyoEvent {
+  /** the profile's id */
+  profile: string;
+  metric: string;
+  unique_id?: string;
+  time?: string;
+  value?: number;
+  value_currency?: string;
+  properties: Record<string, unknown>;
+}
+
 interface FakeJob {
   id: string;
   status: 'queued' | 'processing' | 'complete' | 'cancelled';
@@ -59,6 +79,10 @@ export class FakeKlaviyo {
   readonly profiles = new Map<string, FakeKlaviyoProfile>();
   readonly lists = new Map<string, { id: string; name: string; members: Set<string> }>();
   readonly jobs = new Map<string, FakeJob>();
+  /** events recorded, in the order received (one per profile, metric and unique_id) */
+  readonly events: FakeKlaviyoEvent[] = [];
+  /** events received again with a known profile, metric and unique_id (dropped) */
+  duplicates = 0;
   /** what the fake found wrong in requests (beyond Prism's checks) */
   readonly violations: string[] = [];
   /** a job is `complete` at this poll (1: the first GET); before it, `queued` then `processing` */
@@ -92,6 +116,12 @@ export class FakeKlaviyo {
     return [...this.profiles.values()].find((p) => p[by] === value);
   }
 
+  /** The events of the profile with this identifier value (email by default), in order. */
+  eventsOf(value: string, by: (typeof IDENTIFIERS)[number] = 'email'): FakeKlaviyoEvent[] {
+    const profile = this.profile(value, by);
+    return profile ? this.events.filter((e) => e.profile === profile.id) : [];
+  }
+
   /** The emails (else ids) of the members of a list, by list name or id, sorted. */
   members(list: string): string[] {
     const found = this.lists.get(list) ?? [...this.lists.values()].find((l) => l.name === list);
@@ -117,6 +147,7 @@ export class FakeKlaviyo {
     if ((m = /^\/api\/profile-bulk-import-jobs\/([^/]+)\/import-errors$/.exec(path)) && req.method === 'GET') return this.importErrors(decodeURIComponent(m[1]), req);
     if (path === '/api/profiles' && req.method === 'GET') return this.findProfiles(req);
     if ((m = /^\/api\/lists\/([^/]+)\/relationships\/profiles$/.exec(path)) && req.method === 'DELETE') return this.removeMembers(decodeURIComponent(m[1]), req);
+    if (path === '/api/event-bulk-create-jobs' && req.method === 'POST') return this.createEvents(req);
     this.violations.push(`${req.method} ${req.path}: not an endpoint the fake knows`);
     return error(404, 'not_found', `${req.method} ${req.path} not found`);
   }
@@ -236,6 +267,97 @@ export class FakeKlaviyo {
       data: found.map((p) => ({ type: 'profile', id: p.id, attributes: Object.fromEntries(fields.map((f) => [f, (p as unknown as Record<string, unknown>)[f] ?? null])), links: { self: `${HOST}/api/profiles/${p.id}` } })),
       links: { self: `${HOST}/api/profiles` },
     });
+  }
+
+  /**
+   * Bulk Create Events. The body is checked against the spec's schema (violations), then validated
+   * whole: any error → 400 pointing at it, nothing recorded; else every event is recorded and 202.
+   */
+  private createEvents(req: RecordedRequest): ScriptedResponse {
+    const body = this.jsonApiBody(req) as { data?: { type?: unknown; attributes?: Record<string, unknown> } } | undefined;
+    const where = 'POST /api/event-bulk-create-jobs';
+    const base = '/data/attributes/events-bulk-create/data';
+    if (Buffer.byteLength(req.rawBody) > 5_000_000) return error(413, 'too_large', 'The maximum allowed payload size is 5MB.');
+    if (body?.data?.type !== 'event-bulk-create-job') this.violations.push(`${where}: data.type must be event-bulk-create-job`);
+    const entries = (body?.data?.attributes?.['events-bulk-create'] as { data?: unknown } | undefined)?.data;
+    if (!Array.isArray(entries)) {
+      this.violations.push(`${where}: data.attributes.events-bulk-create.data must be an array`);
+      return error(400, 'invalid', 'events-bulk-create is required', '/data/attributes/events-bulk-create');
+    }
+    type Entry = { type?: unknown; attributes?: { profile?: { data?: { type?: unknown; id?: unknown; attributes?: Record<string, unknown> } }; events?: { data?: unknown } } };
+    type Event = { type?: unknown; attributes?: Record<string, unknown> & { metric?: { data?: { type?: unknown; attributes?: { name?: unknown } } } } };
+    const problems: { detail: string; pointer: string }[] = [];
+    const seen = new Set<string>();
+    let total = 0;
+    (entries as Entry[]).forEach((entry, i) => {
+      if (entry?.type !== 'event-bulk-create') this.violations.push(`${where}: ${base}/${i}/type must be event-bulk-create`);
+      const profile = entry?.attributes?.profile?.data;
+      if (profile?.type !== 'profile' || !profile.attributes || typeof profile.attributes !== 'object') this.violations.push(`${where}: ${base}/${i}/attributes/profile/data needs type profile and attributes`);
+      const attributes = profile?.attributes ?? {};
+      if (!profile?.id && !['email', 'phone_number', 'external_id', 'anonymous_id'].some((k) => typeof attributes[k] === 'string')) {
+        problems.push({ detail: 'A profile identifier is required.', pointer: `${base}/${i}/attributes/profile/data/attributes` });
+      }
+      const rejected = this.rejectProfile(attributes);
+      if (rejected) problems.push({ detail: rejected, pointer: `${base}/${i}/attributes/profile/data/attributes/email` });
+      const events = entry?.attributes?.events?.data;
+      if (!Array.isArray(events) || events.length === 0) return void this.violations.push(`${where}: ${base}/${i}/attributes/events/data must be a non-empty array`);
+      total += events.length;
+      (events as Event[]).forEach((event, j) => {
+        const at = `${base}/${i}/attributes/events/data/${j}`;
+        const a = event?.attributes;
+        if (event?.type !== 'event' || !a) return void this.violations.push(`${where}: ${at} needs type event and attributes`);
+        const name = a.metric?.data?.attributes?.name;
+        if (a.metric?.data?.type !== 'metric' || typeof name !== 'string') this.violations.push(`${where}: ${at}/attributes/metric/data needs type metric and a name`);
+        if (typeof name === 'string' && name.length >= 128) problems.push({ detail: 'Metric names must be less than 128 characters.', pointer: `${at}/attributes/metric/data/attributes/name` });
+        if (!a.properties || typeof a.properties !== 'object' || Array.isArray(a.properties)) this.violations.push(`${where}: ${at}/attributes/properties is required (an object)`);
+        else if (Object.keys(a.properties).length > 400) problems.push({ detail: 'At most 400 properties.', pointer: `${at}/attributes/properties` });
+        if (a.time !== undefined && a.time !== null) {
+          const t = typeof a.time === 'string' ? Date.parse(a.time) : NaN;
+          if (Number.isNaN(t)) this.violations.push(`${where}: ${at}/attributes/time must be a date-time`);
+          else if (t < Date.UTC(1990, 0, 1)) problems.push({ detail: 'The time must be after the year 1990.', pointer: `${at}/attributes/time` });
+        }
+        if (a.value !== undefined && a.value !== null && typeof a.value !== 'number') this.violations.push(`${where}: ${at}/attributes/value must be a number`);
+        for (const key of Object.keys(a)) if (!['properties', 'time', 'value', 'value_currency', 'backfill', 'metric', 'unique_id'].includes(key)) this.violations.push(`${where}: ${at}/attributes/${key} is not in the schema`);
+        if (typeof a.unique_id === 'string') {
+          const key = JSON.stringify([this.profileKey(attributes), name, a.unique_id]);
+          if (seen.has(key)) problems.push({ detail: 'unique_id is repeated for the same profile and metric.', pointer: `${at}/attributes/unique_id` });
+          seen.add(key);
+        }
+      });
+    });
+    if (total > 1_000) return error(400, 'invalid', 'Accepts up to 1,000 events per request.', '/data/attributes/events-bulk-create/data');
+    if (problems.length > 0) {
+      return { status: 400, headers: JSON_API, body: { errors: problems.map((p, n) => ({ id: `e${n}`, status: 400, code: 'invalid', title: 'Invalid input.', detail: p.detail, source: { pointer: p.pointer } })) } };
+    }
+    for (const entry of entries as Entry[]) {
+      const sent = entry.attributes!.profile!.data!;
+      const profile = this.upsert({ id: typeof sent.id === 'string' ? sent.id : undefined, attributes: sent.attributes ?? {} });
+      for (const event of entry.attributes!.events!.data as Event[]) {
+        const a = event.attributes!;
+        const metric = a.metric!.data!.attributes!.name as string;
+        const uniqueId = typeof a.unique_id === 'string' ? a.unique_id : undefined;
+        if (uniqueId !== undefined && this.events.some((e) => e.profile === profile.id && e.metric === metric && e.unique_id === uniqueId)) {
+          this.duplicates += 1;
+          continue;
+        }
+        this.events.push({
+          profile: profile.id,
+          metric,
+          ...(uniqueId !== undefined ? { unique_id: uniqueId } : {}),
+          ...(typeof a.time === 'string' ? { time: a.time } : {}),
+          ...(typeof a.value === 'number' ? { value: a.value } : {}),
+          ...(typeof a.value_currency === 'string' ? { value_currency: a.value_currency } : {}),
+          properties: a.properties as Record<string, unknown>,
+        });
+      }
+    }
+    return { status: 202 };
+  }
+
+  /** Which profile an entry names, for unique_id checks within a job: its first identifier. */
+  private profileKey(attributes: Record<string, unknown>): string {
+    for (const key of IDENTIFIERS) if (typeof attributes[key] === 'string') return `${key}:${String(attributes[key])}`;
+    return '';
   }
 
   private removeMembers(listId: string, req: RecordedRequest): ScriptedResponse {
