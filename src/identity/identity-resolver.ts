@@ -250,10 +250,19 @@ select ${newProfileId(d, 's.cluster')}, min(n.first_seen), max(n.last_seen) from
         lap('ids');
 
         // write: graph, blocked links, then links
-        const keep = oldComponents
-          ? `select g.* from ${this.q('graph')} g where not exists (select 1 from ${this.qr(oldComponents)} c where c.component = g.component)\nunion all\n`
-          : '';
-        await wh.replaceTable(this.rel('graph'), `${keep}select profile_id, id_type, id_value, source, first_seen, last_seen, component from ${ids.from}`);
+        const graphColumns = 'profile_id, id_type, id_value, source, first_seen, last_seen, component';
+        if (oldComponents && recomputed * 2 < (await this.count(this.rel('graph')))) {
+          // a few components changed (real-time passes, small loads): their rows are replaced in place
+          await wh.transaction([
+            `delete from ${this.q('graph')} where component in (select component from ${this.qr(oldComponents)})`,
+            `insert into ${this.q('graph')} (${graphColumns}) select ${graphColumns} from ${ids.from}`,
+          ]);
+        } else {
+          const keep = oldComponents
+            ? `select g.* from ${this.q('graph')} g where not exists (select 1 from ${this.qr(oldComponents)} c where c.component = g.component)\nunion all\n`
+            : '';
+          await wh.replaceTable(this.rel('graph'), `${keep}select ${graphColumns} from ${ids.from}`);
+        }
         if (!oldComponents) await wh.execute(`delete from ${this.q('blocked')}`);
         else await wh.execute(`delete from ${this.q('blocked')} where component in (select component from ${this.qr(oldComponents)})`);
         await wh.execute(`insert into ${this.q('blocked')} select * from ${this.qr(blockedRun)}`);
