@@ -84,6 +84,9 @@ export class ProfilesService implements OnApplicationBootstrap, OnModuleDestroy 
   /**
    * Loads a new index and swaps it in. Calls during a load are folded into one more load after it
    * (the tables may have changed after it read them); the promise settles when that one is done.
+   * Back-to-back loads (a real-time pipeline rebuilding profiles every few seconds) rest as long as
+   * the last load took before the next one, so the index never takes more than half a core from
+   * the pipeline it is following.
    */
   reload(): Promise<void> {
     if (this.loading) {
@@ -91,12 +94,26 @@ export class ProfilesService implements OnApplicationBootstrap, OnModuleDestroy 
       return this.loading;
     }
     this.loading = (async () => {
+      let first = true;
       do {
+        if (!first) await this.rest(this.lastLoadMs);
+        first = false;
         this.reloadAgain = false;
+        const t0 = performance.now();
         await this.loadOnce();
+        this.lastLoadMs = performance.now() - t0;
       } while (this.reloadAgain && !this.closing.signal.aborted);
     })().finally(() => (this.loading = undefined));
     return this.loading;
+  }
+
+  private lastLoadMs = 0;
+
+  private rest(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.closing.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
   }
 
   /** The profile as UTF-8 JSON (see profileSchema), with its latest `events` events. */
