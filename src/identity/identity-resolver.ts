@@ -263,7 +263,7 @@ select ${newProfileId(d, 's.cluster')}, min(n.first_seen), max(n.last_seen) from
             : '';
           await wh.replaceTable(this.rel('graph'), `${keep}select ${graphColumns} from ${ids.from}`);
         }
-        if (!oldComponents) await wh.execute(`delete from ${this.q('blocked')}`);
+        if (!oldComponents) await wh.execute(d.deleteAll(this.rel('blocked')));
         else await wh.execute(`delete from ${this.q('blocked')} where component in (select component from ${this.qr(oldComponents)})`);
         await wh.execute(`insert into ${this.q('blocked')} select * from ${this.qr(blockedRun)}`);
       }

@@ -84,7 +84,7 @@ export async function loadFile(warehouse: Warehouse, options: LoadFileOptions): 
         // same columns and types: replace the rows in place, so views on the table stay valid
         const staged = await warehouse.describe(staging);
         const sameShape = !!staged && shape(staged) === shape(existing);
-        statements = sameShape ? [`delete from ${t}`, `insert into ${t} (${cols})\n${fromStaging}`] : [d.drop(target, 'table'), `create table ${t} as\n${fromStaging}`];
+        statements = sameShape ? [d.deleteAll(target), `insert into ${t} (${cols})\n${fromStaging}`] : [d.drop(target, 'table'), `create table ${t} as\n${fromStaging}`];
       } else if (options.mode === 'append') {
         statements = [`insert into ${t} (${cols})\n${fromStaging}`];
       } else {

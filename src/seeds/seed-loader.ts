@@ -86,7 +86,7 @@ export async function loadSeed(warehouse: Warehouse, project: Project, seed: See
     // Same columns: replace the rows in place, so views built on the seed stay valid.
     await warehouse.transaction(
       sameShape
-        ? [`delete from ${target}`, `insert into ${target}\n${fromStaging}`, d.drop(staging, 'table')]
+        ? [d.deleteAll(seed.relation), `insert into ${target}\n${fromStaging}`, d.drop(staging, 'table')]
         : [...(existing ? [d.drop(seed.relation, existing.kind)] : []), `create table ${target} as\n${fromStaging}`, d.drop(staging, 'table')],
     );
   } catch (e) {

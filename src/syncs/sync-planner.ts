@@ -159,7 +159,7 @@ from (\n${spec.source.sql}\n) s where s.${q(pk)} is not null`;
 
   const snapExists = await ensureSnapshot(warehouse, spec, keyed, options.preview ?? false);
   const snap = d.relation(snapshot);
-  if (!options.preview && spec.fullResync && snapExists) await warehouse.execute(`delete from ${snap}`);
+  if (!options.preview && spec.fullResync && snapExists) await warehouse.execute(d.deleteAll(snapshot));
 
   if (!options.preview && !snapExists && spec.firstSync === 'forward_only') {
     // the first run of a forward-only sync: what the source holds now counts as sent
@@ -215,7 +215,8 @@ from (
     if (silent.includes('remove')) statements.push(`delete from ${snap} where ${q(KEY)} in (select ${q(KEY)} from ${p} where ${q(OP)} = 'remove')`);
     if (silent.includes('change')) {
       const set = [HASH, ...spec.columns].map((c) => `${q(c)} = s.${q(c)}`);
-      statements.push(`update ${snap} set ${set.join(', ')}, ${q(SYNCED_AT)} = ${d.currentTimestamp()}\nfrom ${p} s where s.${q(OP)} = 'change' and ${snap}.${q(KEY)} = s.${q(KEY)}`);
+      // the target is aliased: BigQuery does not take a column qualified by the table's full path
+      statements.push(`update ${snap} as t set ${set.join(', ')}, ${q(SYNCED_AT)} = ${d.currentTimestamp()}\nfrom ${p} s where s.${q(OP)} = 'change' and t.${q(KEY)} = s.${q(KEY)}`);
     }
     statements.push(`delete from ${p} where ${q(OP)} in (${silent.map((c) => `'${c}'`).join(', ')})`);
     await warehouse.transaction(statements);

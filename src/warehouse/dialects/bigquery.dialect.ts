@@ -87,6 +87,10 @@ export class BigQueryDialect extends AnsiDialect {
     return `create schema if not exists ${[database, schema].filter((p): p is string => !!p).map((p) => this.quoteIdentifier(p)).join('.')}`;
   }
 
+  override deleteAll(rel: Relation): string {
+    return `delete from ${this.relation(rel)} where true`;
+  }
+
   override drop(rel: Relation, kind: 'table' | 'view'): string {
     return `drop ${kind} if exists ${this.relation(rel)}`;
   }

@@ -213,6 +213,11 @@ export abstract class AnsiDialect {
     return `create table ${options.ifNotExists ? 'if not exists ' : ''}${this.relation(rel)} (${cols})`;
   }
 
+  /** Empties a table, keeping it (BigQuery wants a WHERE clause on every DELETE). */
+  deleteAll(rel: Relation): string {
+    return `delete from ${this.relation(rel)}`;
+  }
+
   drop(rel: Relation, kind: RelationKind): string {
     return `drop ${kind} if exists ${this.relation(rel)}`;
   }

@@ -1,0 +1,597 @@
+create schema if not exists `demo-project`.`cdp`;
+
+create table if not exists `demo-project`.`cdp`.`identity_edges` (`a` STRING, `b` STRING, `a_type` STRING, `b_type` STRING, `first_seen` TIMESTAMP, `last_seen` TIMESTAMP, `source` STRING);
+
+create table if not exists `demo-project`.`cdp`.`identity_graph` (`profile_id` STRING, `id_type` STRING, `id_value` STRING, `source` STRING, `first_seen` TIMESTAMP, `last_seen` TIMESTAMP, `component` STRING);
+
+create table if not exists `demo-project`.`cdp`.`profile_merges` (`run_id` STRING, `merged_at` TIMESTAMP, `profile_id` STRING, `merged_profile_id` STRING, `kind` STRING, `link_a_type` STRING, `link_a_value` STRING, `link_b_type` STRING, `link_b_value` STRING);
+
+create table if not exists `demo-project`.`cdp`.`identity_blocked_edges` (`run_id` STRING, `component` STRING, `a_type` STRING, `a_value` STRING, `b_type` STRING, `b_value` STRING, `limit_type` STRING, `limit_value` INT64, `first_seen` TIMESTAMP);
+
+create table if not exists `demo-project`.`cdp`.`identity_phone_numbers` (`raw` STRING, `country` STRING, `value` STRING);
+
+create table if not exists `demo-project`.`cdp`.`identity_runs` (`run_id` STRING, `started_at` TIMESTAMP, `finished_at` TIMESTAMP, `mode` STRING, `config_hash` STRING, `events_watermark` TIMESTAMP, `links` INT64, `new_links` INT64, `recomputed` INT64, `identifiers` INT64, `profiles` INT64, `merges` INT64, `blocked` INT64, `rounds` INT64);
+
+select config_hash, events_watermark from `demo-project`.`cdp`.`identity_runs` order by started_at desc limit 1;
+
+select max(received_at) from `demo-project`.`cdp`.`raw_events` r;
+
+select distinct v.raw from (select trim(json_value(r.`traits`, '$.phone')) as raw from `demo-project`.`cdp`.`raw_events` r) v
+where v.raw is not null and not exists (select 1 from `demo-project`.`cdp`.`identity_phone_numbers` p where p.raw = v.raw and p.country = 'GB');
+
+-- append into `demo-project`.`cdp`.`identity_phone_numbers` (raw, country, value): [["07700 900123","GB","+447700900123"],["(+44) 7700-900-123","GB","+447700900123"]];
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_records0`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_records0` as
+select x.*, least(coalesce(x.`k0`, 9223372036854775807), coalesce(x.`k1`, 9223372036854775807), coalesce(x.`k2`, 9223372036854775807), coalesce(x.`k3`, 9223372036854775807), coalesce(x.`k4`, 9223372036854775807)) as rec_min
+from (
+  select x.ts, x.`n0`, case when x.`n0` is not null then (0 + (farm_fingerprint(x.`n0`) & 72057594037927935)) end as `k0`,
+    x.`n1`, case when x.`n1` is not null then (72057594037927936 + (farm_fingerprint(x.`n1`) & 72057594037927935)) end as `k1`,
+    x.`n2`, case when x.`n2` is not null then (72057594037927936 + (farm_fingerprint(x.`n2`) & 72057594037927935)) end as `k2`,
+    x.`n3`, case when x.`n3` is not null then (144115188075855872 + (farm_fingerprint(x.`n3`) & 72057594037927935)) end as `k3`,
+    x.`n4`, case when x.`n4` is not null then (216172782113783808 + (farm_fingerprint(x.`n4`) & 72057594037927935)) end as `k4`
+  from (
+    select m.ts, case when m.`m0` is null or (lower(m.`m0`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m0`, '(?i)^0+$') or regexp_contains(m.`m0`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r0`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r0`, '(?i)^0+$') or regexp_contains(m.`r0`, '(?i)@example\\.(com|org|net)$')) then null else concat('user_id:', m.`m0`) end as `n0`,
+      case when m.`m1` is null or (lower(m.`m1`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m1`, '(?i)^0+$') or regexp_contains(m.`m1`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r1`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r1`, '(?i)^0+$') or regexp_contains(m.`r1`, '(?i)@example\\.(com|org|net)$')) then null else concat('email:', m.`m1`) end as `n1`,
+      case when m.`m2` is null or (lower(m.`m2`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m2`, '(?i)^0+$') or regexp_contains(m.`m2`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r2`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r2`, '(?i)^0+$') or regexp_contains(m.`r2`, '(?i)@example\\.(com|org|net)$')) then null else concat('email:', m.`m2`) end as `n2`,
+      case when m.`m3` is null or (lower(m.`m3`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m3`, '(?i)^0+$') or regexp_contains(m.`m3`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r3`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r3`, '(?i)^0+$') or regexp_contains(m.`r3`, '(?i)@example\\.(com|org|net)$')) then null else concat('phone:', m.`m3`) end as `n3`,
+      case when m.`m4` is null or (lower(m.`m4`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m4`, '(?i)^0+$') or regexp_contains(m.`m4`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r4`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r4`, '(?i)^0+$') or regexp_contains(m.`r4`, '(?i)@example\\.(com|org|net)$')) then null else concat('anonymous_id:', m.`m4`) end as `n4`
+    from (
+      select s.*, nullif(s.`r0`, '') as `m0`, case when lower(s.`r1`) like '_%@_%.%' and lower(s.`r1`) not like '%@%@%' and lower(s.`r1`) not like '%.' and lower(s.`r1`) not like '% %' then lower(s.`r1`) end as `m1`, case when lower(s.`r2`) like '_%@_%.%' and lower(s.`r2`) not like '%@%@%' and lower(s.`r2`) not like '%.' and lower(s.`r2`) not like '% %' then lower(s.`r2`) end as `m2`, p3.value as `m3`, nullif(s.`r4`, '') as `m4`
+      from (select cast(r.`timestamp` as TIMESTAMP) as ts, trim(cast(r.`user_id` as STRING)) as `r0`, trim(json_value(r.`traits`, '$.email')) as `r1`, trim(json_value(r.`context`, '$.traits.email')) as `r2`, trim(json_value(r.`traits`, '$.phone')) as `r3`, trim(cast(r.`anonymous_id` as STRING)) as `r4` from `demo-project`.`cdp`.`raw_events` r) s
+      left join `demo-project`.`cdp`.`identity_phone_numbers` p3 on p3.raw = s.`r3` and p3.country = 'GB'
+    ) m
+  ) x
+) x;
+
+select distinct v.raw from (select trim(cast(r.`phone` as STRING)) as raw from `demo-project`.`analytics`.`stg_web_events` r) v
+where v.raw is not null and not exists (select 1 from `demo-project`.`cdp`.`identity_phone_numbers` p where p.raw = v.raw and p.country = 'GB');
+
+-- append into `demo-project`.`cdp`.`identity_phone_numbers` (raw, country, value): [["07700 900123","GB","+447700900123"],["(+44) 7700-900-123","GB","+447700900123"]];
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_records1`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_records1` as
+select x.*, least(coalesce(x.`k0`, 9223372036854775807), coalesce(x.`k1`, 9223372036854775807), coalesce(x.`k2`, 9223372036854775807), coalesce(x.`k3`, 9223372036854775807)) as rec_min
+from (
+  select x.ts, x.`n0`, case when x.`n0` is not null then (0 + (farm_fingerprint(x.`n0`) & 72057594037927935)) end as `k0`,
+    x.`n1`, case when x.`n1` is not null then (72057594037927936 + (farm_fingerprint(x.`n1`) & 72057594037927935)) end as `k1`,
+    x.`n2`, case when x.`n2` is not null then (144115188075855872 + (farm_fingerprint(x.`n2`) & 72057594037927935)) end as `k2`,
+    x.`n3`, case when x.`n3` is not null then (216172782113783808 + (farm_fingerprint(x.`n3`) & 72057594037927935)) end as `k3`
+  from (
+    select m.ts, case when m.`m0` is null or (lower(m.`m0`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m0`, '(?i)^0+$') or regexp_contains(m.`m0`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r0`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r0`, '(?i)^0+$') or regexp_contains(m.`r0`, '(?i)@example\\.(com|org|net)$')) then null else concat('user_id:', m.`m0`) end as `n0`,
+      case when m.`m1` is null or (lower(m.`m1`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m1`, '(?i)^0+$') or regexp_contains(m.`m1`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r1`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r1`, '(?i)^0+$') or regexp_contains(m.`r1`, '(?i)@example\\.(com|org|net)$')) then null else concat('email:', m.`m1`) end as `n1`,
+      case when m.`m2` is null or (lower(m.`m2`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m2`, '(?i)^0+$') or regexp_contains(m.`m2`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r2`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r2`, '(?i)^0+$') or regexp_contains(m.`r2`, '(?i)@example\\.(com|org|net)$')) then null else concat('phone:', m.`m2`) end as `n2`,
+      case when m.`m3` is null or (lower(m.`m3`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m3`, '(?i)^0+$') or regexp_contains(m.`m3`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r3`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r3`, '(?i)^0+$') or regexp_contains(m.`r3`, '(?i)@example\\.(com|org|net)$')) then null else concat('anonymous_id:', m.`m3`) end as `n3`
+    from (
+      select s.*, nullif(s.`r0`, '') as `m0`, case when lower(s.`r1`) like '_%@_%.%' and lower(s.`r1`) not like '%@%@%' and lower(s.`r1`) not like '%.' and lower(s.`r1`) not like '% %' then lower(s.`r1`) end as `m1`, p2.value as `m2`, nullif(s.`r3`, '') as `m3`
+      from (select cast(r.`occurred_at` as TIMESTAMP) as ts, trim(cast(r.`user_id` as STRING)) as `r0`, trim(cast(r.`email` as STRING)) as `r1`, trim(cast(r.`phone` as STRING)) as `r2`, trim(cast(r.`anonymous_id` as STRING)) as `r3` from `demo-project`.`analytics`.`stg_web_events` r) s
+      left join `demo-project`.`cdp`.`identity_phone_numbers` p2 on p2.raw = s.`r2` and p2.country = 'GB'
+    ) m
+  ) x
+) x;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_records2`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_records2` as
+select x.*, least(coalesce(x.`k0`, 9223372036854775807)) as rec_min
+from (
+  select x.ts, x.`n0`, case when x.`n0` is not null then (0 + (farm_fingerprint(x.`n0`) & 72057594037927935)) end as `k0`
+  from (
+    select m.ts, case when m.`m0` is null or (lower(m.`m0`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m0`, '(?i)^0+$') or regexp_contains(m.`m0`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r0`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r0`, '(?i)^0+$') or regexp_contains(m.`r0`, '(?i)@example\\.(com|org|net)$')) then null else concat('user_id:', m.`m0`) end as `n0`
+    from (
+      select s.*, nullif(s.`r0`, '') as `m0`
+      from (select cast(r.`ordered_at` as TIMESTAMP) as ts, trim(cast(r.`customer_id` as STRING)) as `r0` from `demo-project`.`analytics`.`stg_orders` r) s
+      
+    ) m
+  ) x
+) x;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_records3`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_records3` as
+select x.*, least(coalesce(x.`k0`, 9223372036854775807)) as rec_min
+from (
+  select x.ts, x.`n0`, case when x.`n0` is not null then (0 + (farm_fingerprint(x.`n0`) & 72057594037927935)) end as `k0`
+  from (
+    select m.ts, case when m.`m0` is null or (lower(m.`m0`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m0`, '(?i)^0+$') or regexp_contains(m.`m0`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r0`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r0`, '(?i)^0+$') or regexp_contains(m.`r0`, '(?i)@example\\.(com|org|net)$')) then null else concat('user_id:', m.`m0`) end as `n0`
+    from (
+      select s.*, nullif(s.`r0`, '') as `m0`
+      from (select cast(null as TIMESTAMP) as ts, trim(cast(r.`customer_id` as STRING)) as `r0` from `demo-project`.`analytics`.`stg_customers` r) s
+      
+    ) m
+  ) x
+) x;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_links`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_links` as
+select a, b, case when ka < 72057594037927936 then 'user_id' when ka < 144115188075855872 then 'email' when ka < 216172782113783808 then 'phone' else 'anonymous_id' end as a_type, case when kb < 72057594037927936 then 'user_id' when kb < 144115188075855872 then 'email' when kb < 216172782113783808 then 'phone' else 'anonymous_id' end as b_type, first_seen, last_seen, source as source, ka, kb
+from (
+  select a, b, min(ka) as ka, min(kb) as kb, min(ts) as first_seen, max(ts) as last_seen, array_agg(source ignore nulls order by coalesce(ts, cast('9999-12-31 00:00:00.000' as TIMESTAMP)), source limit 1)[safe_offset(0)] as source
+  from (
+    select
+      case when centre <= node then centre else node end as a,
+      case when centre <= node then node else centre end as b,
+      case when centre <= node then centre_key else node_key end as ka,
+      case when centre <= node then node_key else centre_key end as kb,
+      ts, source
+    from (
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`, x.`n4`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`, x.`k4`) as centre_key, x.`n0` as node, x.`k0` as node_key, x.rec_min, x.ts, 'events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records0` x where x.`n0` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`, x.`n4`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`, x.`k4`) as centre_key, x.`n1` as node, x.`k1` as node_key, x.rec_min, x.ts, 'events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records0` x where x.`n1` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`, x.`n4`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`, x.`k4`) as centre_key, x.`n2` as node, x.`k2` as node_key, x.rec_min, x.ts, 'events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records0` x where x.`n2` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`, x.`n4`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`, x.`k4`) as centre_key, x.`n3` as node, x.`k3` as node_key, x.rec_min, x.ts, 'events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records0` x where x.`n3` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`, x.`n4`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`, x.`k4`) as centre_key, x.`n4` as node, x.`k4` as node_key, x.rec_min, x.ts, 'events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records0` x where x.`n4` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`) as centre_key, x.`n0` as node, x.`k0` as node_key, x.rec_min, x.ts, 'stg_web_events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records1` x where x.`n0` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`) as centre_key, x.`n1` as node, x.`k1` as node_key, x.rec_min, x.ts, 'stg_web_events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records1` x where x.`n1` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`) as centre_key, x.`n2` as node, x.`k2` as node_key, x.rec_min, x.ts, 'stg_web_events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records1` x where x.`n2` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`) as centre_key, x.`n3` as node, x.`k3` as node_key, x.rec_min, x.ts, 'stg_web_events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records1` x where x.`n3` is not null
+union all
+select coalesce(x.`n0`) as centre, coalesce(x.`k0`) as centre_key, x.`n0` as node, x.`k0` as node_key, x.rec_min, x.ts, 'stg_orders' as source
+from `demo-project`.`cdp`.`_identity_<token>_records2` x where x.`n0` is not null
+union all
+select coalesce(x.`n0`) as centre, coalesce(x.`k0`) as centre_key, x.`n0` as node, x.`k0` as node_key, x.rec_min, x.ts, 'stg_customers' as source
+from `demo-project`.`cdp`.`_identity_<token>_records3` x where x.`n0` is not null
+    ) r
+  ) l
+  group by a, b
+) l;
+
+select count(*) from `demo-project`.`cdp`.`_identity_<token>_links`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_nodes`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_nodes` as
+select node, min(node_key) as key, min(ts) as first_seen, max(ts) as last_seen, array_agg(source ignore nulls order by coalesce(ts, cast('9999-12-31 00:00:00.000' as TIMESTAMP)), source limit 1)[safe_offset(0)] as source,
+  min(rec_min) as hook, max(rec_min) as hook_max
+from (
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`, x.`n4`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`, x.`k4`) as centre_key, x.`n0` as node, x.`k0` as node_key, x.rec_min, x.ts, 'events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records0` x where x.`n0` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`, x.`n4`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`, x.`k4`) as centre_key, x.`n1` as node, x.`k1` as node_key, x.rec_min, x.ts, 'events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records0` x where x.`n1` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`, x.`n4`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`, x.`k4`) as centre_key, x.`n2` as node, x.`k2` as node_key, x.rec_min, x.ts, 'events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records0` x where x.`n2` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`, x.`n4`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`, x.`k4`) as centre_key, x.`n3` as node, x.`k3` as node_key, x.rec_min, x.ts, 'events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records0` x where x.`n3` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`, x.`n4`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`, x.`k4`) as centre_key, x.`n4` as node, x.`k4` as node_key, x.rec_min, x.ts, 'events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records0` x where x.`n4` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`) as centre_key, x.`n0` as node, x.`k0` as node_key, x.rec_min, x.ts, 'stg_web_events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records1` x where x.`n0` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`) as centre_key, x.`n1` as node, x.`k1` as node_key, x.rec_min, x.ts, 'stg_web_events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records1` x where x.`n1` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`) as centre_key, x.`n2` as node, x.`k2` as node_key, x.rec_min, x.ts, 'stg_web_events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records1` x where x.`n2` is not null
+union all
+select coalesce(x.`n0`, x.`n1`, x.`n2`, x.`n3`) as centre, coalesce(x.`k0`, x.`k1`, x.`k2`, x.`k3`) as centre_key, x.`n3` as node, x.`k3` as node_key, x.rec_min, x.ts, 'stg_web_events' as source
+from `demo-project`.`cdp`.`_identity_<token>_records1` x where x.`n3` is not null
+union all
+select coalesce(x.`n0`) as centre, coalesce(x.`k0`) as centre_key, x.`n0` as node, x.`k0` as node_key, x.rec_min, x.ts, 'stg_orders' as source
+from `demo-project`.`cdp`.`_identity_<token>_records2` x where x.`n0` is not null
+union all
+select coalesce(x.`n0`) as centre, coalesce(x.`k0`) as centre_key, x.`n0` as node, x.`k0` as node_key, x.rec_min, x.ts, 'stg_customers' as source
+from `demo-project`.`cdp`.`_identity_<token>_records3` x where x.`n0` is not null
+) r
+group by node;
+
+select count(*) from (select key from `demo-project`.`cdp`.`_identity_<token>_nodes` group by key having count(*) > 1) c;
+
+select count(*) from `demo-project`.`cdp`.`_identity_<token>_nodes`;
+
+select count(*) from `demo-project`.`cdp`.`_identity_<token>_nodes`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_first`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_first` as
+select x.key as v, y.hook as p, case when y.hook < y.key then 1 else 0 end as moved
+from `demo-project`.`cdp`.`_identity_<token>_nodes` x join `demo-project`.`cdp`.`_identity_<token>_nodes` y on y.key = x.hook
+where x.hook < x.key;
+
+select count(*) from `demo-project`.`cdp`.`_identity_<token>_first` where moved = 1;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_f0`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_f0` as
+select x.v as v, coalesce(y.p, x.p) as p, case when y.v is null then 0 else 1 end as moved
+from `demo-project`.`cdp`.`_identity_<token>_first` x left join `demo-project`.`cdp`.`_identity_<token>_first` y on y.v = x.p;
+
+select count(*) from `demo-project`.`cdp`.`_identity_<token>_f0` where moved = 1;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_first`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_bridges`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_bridges` as
+select key from `demo-project`.`cdp`.`_identity_<token>_nodes` where hook <> hook_max;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_u0`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_u0` as
+select distinct least(s.a, s.b) as a, greatest(s.a, s.b) as b
+from (
+  select coalesce(fx.p, x.hook) as a, coalesce(fy.p, y.hook) as b
+  from (select ka, kb from `demo-project`.`cdp`.`_identity_<token>_links` where ka in (select key from `demo-project`.`cdp`.`_identity_<token>_bridges`) or kb in (select key from `demo-project`.`cdp`.`_identity_<token>_bridges`)) e
+  join `demo-project`.`cdp`.`_identity_<token>_nodes` x on x.key = e.ka join `demo-project`.`cdp`.`_identity_<token>_nodes` y on y.key = e.kb left join `demo-project`.`cdp`.`_identity_<token>_f0` fx on fx.v = x.key left join `demo-project`.`cdp`.`_identity_<token>_f0` fy on fy.v = y.key
+) s
+where s.a <> s.b;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_bridges`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_history`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_history` as
+select a as v, b as p from `demo-project`.`cdp`.`_identity_<token>_u0` where 1 = 0;
+
+select count(*) from `demo-project`.`cdp`.`_identity_<token>_u0`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_hooks`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_hooks` as
+select b as v, min(a) as p from `demo-project`.`cdp`.`_identity_<token>_u0` group by b;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_j0`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_j0` as
+select x.v as v, coalesce(y.p, x.p) as p, case when y.v is null then 0 else 1 end as moved
+from `demo-project`.`cdp`.`_identity_<token>_hooks` x left join `demo-project`.`cdp`.`_identity_<token>_hooks` y on y.v = x.p;
+
+select count(*) from `demo-project`.`cdp`.`_identity_<token>_j0` where moved = 1;
+
+insert into `demo-project`.`cdp`.`_identity_<token>_history` (v, p) select v, p from `demo-project`.`cdp`.`_identity_<token>_j0`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_u1`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_u1` as
+select distinct least(s.a, s.b) as a, greatest(s.a, s.b) as b
+from (
+  select coalesce(x.p, g.a) as a, coalesce(y.p, g.b) as b
+  from `demo-project`.`cdp`.`_identity_<token>_u0` g left join `demo-project`.`cdp`.`_identity_<token>_j0` x on x.v = g.a left join `demo-project`.`cdp`.`_identity_<token>_j0` y on y.v = g.b
+) s
+where s.a <> s.b;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_u0`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_j0`;
+
+select count(*) from `demo-project`.`cdp`.`_identity_<token>_u1`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_u1`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_hooks`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_j0`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_j0` as
+select x.v as v, coalesce(y.p, x.p) as p, case when y.v is null then 0 else 1 end as moved
+from `demo-project`.`cdp`.`_identity_<token>_history` x left join `demo-project`.`cdp`.`_identity_<token>_history` y on y.v = x.p;
+
+select count(*) from `demo-project`.`cdp`.`_identity_<token>_j0` where moved = 1;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_history`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_labels`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_labels` as
+select root, min(node) as component, to_hex(md5(concat('profile:', min(node)))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
+  case when sum(case when key >= 0 and key < 72057594037927936 then 1 else 0 end) > 1 or sum(case when key >= 72057594037927936 and key < 144115188075855872 then 1 else 0 end) > 5 or sum(case when key >= 144115188075855872 and key < 216172782113783808 then 1 else 0 end) > 3 or sum(case when key >= 216172782113783808 and key < 288230376151711744 then 1 else 0 end) > 100 then 1 else 0 end as over
+from (
+select n.node, n.key, n.first_seen, n.last_seen, coalesce(n_l.p, coalesce(n_f.p, n.hook)) as root from `demo-project`.`cdp`.`_identity_<token>_nodes` n left join `demo-project`.`cdp`.`_identity_<token>_f0` n_f on n_f.v = n.key left join `demo-project`.`cdp`.`_identity_<token>_j0` n_l on n_l.v = coalesce(n_f.p, n.hook)
+) n
+group by root;
+
+create table `demo-project`.`cdp`.`_identity_<token>_blocked` (`run_id` STRING, `component` STRING, `a_type` STRING, `a_value` STRING, `b_type` STRING, `b_value` STRING, `limit_type` STRING, `limit_value` INT64, `first_seen` TIMESTAMP);
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_split_over_nodes`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` as
+select v.key, v.node, v.component, cast(row_number() over (order by v.node) as INT64) as i, cast(dense_rank() over (order by v.component) as INT64) as c, case when v.key < 72057594037927936 then 0 when v.key < 144115188075855872 then 1 when v.key < 216172782113783808 then 2 else 3 end as t
+from (select n.key, n.node, l.component from `demo-project`.`cdp`.`_identity_<token>_nodes` n left join `demo-project`.`cdp`.`_identity_<token>_f0` n_f on n_f.v = n.key left join `demo-project`.`cdp`.`_identity_<token>_j0` n_l on n_l.v = coalesce(n_f.p, n.hook) join (select root, component from `demo-project`.`cdp`.`_identity_<token>_labels` where over = 1) l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook))) v;
+
+select x.c, x.i as ia, y.i as ib, x.t as ta, y.t as tb
+from `demo-project`.`cdp`.`_identity_<token>_links` e join `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` x on x.key = e.ka join `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` y on y.key = e.kb
+order by x.c, case when e.first_seen is null then 1 else 0 end, e.first_seen, x.i, y.i;
+
+create table `demo-project`.`cdp`.`_identity_<token>_split_clusters` (`i` INT64, `cluster` INT64);
+
+create table `demo-project`.`cdp`.`_identity_<token>_split_refused` (`a` INT64, `b` INT64, `limit_type` STRING, `limit_value` INT64);
+
+-- append into `demo-project`.`cdp`.`_identity_<token>_split_clusters` (i, cluster): [[1,1],[3,1],[2,2]];
+
+-- append into `demo-project`.`cdp`.`_identity_<token>_split_refused` (a, b, limit_type, limit_value): [[2,3,"user_id",1]];
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_split`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_split` as
+select n.key, m.node as cluster from `demo-project`.`cdp`.`_identity_<token>_split_clusters` x join `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` n on n.i = x.i join `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` m on m.i = x.cluster;
+
+insert into `demo-project`.`cdp`.`_identity_<token>_blocked`
+select '<identity_run_id>', x.component, e.a_type, substr(e.a, strpos(e.a, ':') + 1), e.b_type, substr(e.b, strpos(e.b, ':') + 1), r.limit_type, r.limit_value, e.first_seen
+from `demo-project`.`cdp`.`_identity_<token>_split_refused` r join `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` x on x.i = r.a join `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` y on y.i = r.b join `demo-project`.`cdp`.`_identity_<token>_links` e on e.ka = x.key and e.kb = y.key;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_split_over_nodes`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_split_clusters`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_split_refused`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_old`;
+
+create table `demo-project`.`cdp`.`_identity_<token>_old` as
+select concat(g.id_type, ':', g.id_value) as node, g.profile_id, min(g.first_seen) over (partition by g.profile_id) as profile_first_seen
+from `demo-project`.`cdp`.`identity_graph` g;
+
+select count(*) from `demo-project`.`cdp`.`_identity_<token>_old`;
+
+-- begin transaction;
+
+create or replace table `demo-project`.`cdp`.`identity_graph` as
+select profile_id, id_type, id_value, source, first_seen, last_seen, component from (select new_profile_id as profile_id, id_type, id_value, source, first_seen, last_seen, component from (
+select n.node, case when n.key < 72057594037927936 then 'user_id' when n.key < 144115188075855872 then 'email' when n.key < 216172782113783808 then 'phone' else 'anonymous_id' end as id_type, substr(n.node, strpos(n.node, ':') + 1) as id_value, n.source, n.first_seen, n.last_seen, l.component,
+  coalesce(s.cluster, l.component) as cluster, case when s.cluster is null then l.profile_id else to_hex(md5(concat('profile:', s.cluster))) end as new_profile_id
+from `demo-project`.`cdp`.`_identity_<token>_nodes` n left join `demo-project`.`cdp`.`_identity_<token>_f0` n_f on n_f.v = n.key left join `demo-project`.`cdp`.`_identity_<token>_j0` n_l on n_l.v = coalesce(n_f.p, n.hook) join `demo-project`.`cdp`.`_identity_<token>_labels` l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook)) left join `demo-project`.`cdp`.`_identity_<token>_split` s on s.key = n.key
+) r) assigned;
+
+-- commit;
+
+delete from `demo-project`.`cdp`.`identity_blocked_edges` where true;
+
+insert into `demo-project`.`cdp`.`identity_blocked_edges` select * from `demo-project`.`cdp`.`_identity_<token>_blocked`;
+
+-- begin transaction;
+
+create or replace table `demo-project`.`cdp`.`identity_edges` as
+select a, b, a_type, b_type, first_seen, last_seen, source from `demo-project`.`cdp`.`_identity_<token>_links`;
+
+-- commit;
+
+create table `demo-project`.`cdp`.`_profiles_<token>_src0` as
+select g0.profile_id as profile_id, cast(null as TIMESTAMP) as ts, case when (lower(trim(cast(r.`customer_id` as STRING))) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(trim(cast(r.`customer_id` as STRING)), '(?i)^0+$') or regexp_contains(trim(cast(r.`customer_id` as STRING)), '(?i)@example\\.(com|org|net)$')) or (lower(nullif(trim(cast(r.`customer_id` as STRING)), '')) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(nullif(trim(cast(r.`customer_id` as STRING)), ''), '(?i)^0+$') or regexp_contains(nullif(trim(cast(r.`customer_id` as STRING)), ''), '(?i)@example\\.(com|org|net)$')) then null else nullif(trim(cast(r.`customer_id` as STRING)), '') end as `c0`
+from `demo-project`.`analytics`.`stg_customers` r
+left join `demo-project`.`cdp`.`identity_graph` g0 on g0.id_type = 'user_id' and g0.id_value = trim(cast(r.`customer_id` as STRING));
+
+create table `demo-project`.`cdp`.`_profiles_<token>_src1` as
+select coalesce(g0.profile_id, g1.profile_id, g2.profile_id, g3.profile_id) as profile_id, cast(r.`occurred_at` as TIMESTAMP) as ts, case when (lower(trim(cast(r.`email` as STRING))) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(trim(cast(r.`email` as STRING)), '(?i)^0+$') or regexp_contains(trim(cast(r.`email` as STRING)), '(?i)@example\\.(com|org|net)$')) or (lower(case when lower(trim(cast(r.`email` as STRING))) like '_%@_%.%' and lower(trim(cast(r.`email` as STRING))) not like '%@%@%' and lower(trim(cast(r.`email` as STRING))) not like '%.' and lower(trim(cast(r.`email` as STRING))) not like '% %' then lower(trim(cast(r.`email` as STRING))) end) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(case when lower(trim(cast(r.`email` as STRING))) like '_%@_%.%' and lower(trim(cast(r.`email` as STRING))) not like '%@%@%' and lower(trim(cast(r.`email` as STRING))) not like '%.' and lower(trim(cast(r.`email` as STRING))) not like '% %' then lower(trim(cast(r.`email` as STRING))) end, '(?i)^0+$') or regexp_contains(case when lower(trim(cast(r.`email` as STRING))) like '_%@_%.%' and lower(trim(cast(r.`email` as STRING))) not like '%@%@%' and lower(trim(cast(r.`email` as STRING))) not like '%.' and lower(trim(cast(r.`email` as STRING))) not like '% %' then lower(trim(cast(r.`email` as STRING))) end, '(?i)@example\\.(com|org|net)$')) then null else case when lower(trim(cast(r.`email` as STRING))) like '_%@_%.%' and lower(trim(cast(r.`email` as STRING))) not like '%@%@%' and lower(trim(cast(r.`email` as STRING))) not like '%.' and lower(trim(cast(r.`email` as STRING))) not like '% %' then lower(trim(cast(r.`email` as STRING))) end end as `c0`, case when (lower(trim(cast(r.`phone` as STRING))) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(trim(cast(r.`phone` as STRING)), '(?i)^0+$') or regexp_contains(trim(cast(r.`phone` as STRING)), '(?i)@example\\.(com|org|net)$')) or (lower(pn2.value) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(pn2.value, '(?i)^0+$') or regexp_contains(pn2.value, '(?i)@example\\.(com|org|net)$')) then null else pn2.value end as `c1`, cast(r.`first_name` as STRING) as `c2`, cast(r.`last_name` as STRING) as `c3`, r.`occurred_at` as `c4`, r.`type` as `c5`, r.`product_id` as `c6`, r.`event` as `c7`
+from `demo-project`.`analytics`.`stg_web_events` r
+left join `demo-project`.`cdp`.`identity_graph` g0 on g0.id_type = 'user_id' and g0.id_value = trim(cast(r.`user_id` as STRING))
+left join `demo-project`.`cdp`.`identity_graph` g1 on g1.id_type = 'email' and g1.id_value = lower(trim(cast(r.`email` as STRING)))
+left join `demo-project`.`cdp`.`identity_phone_numbers` pn2 on pn2.raw = trim(cast(r.`phone` as STRING)) and pn2.country = 'GB'
+left join `demo-project`.`cdp`.`identity_graph` g2 on g2.id_type = 'phone' and g2.id_value = pn2.value
+left join `demo-project`.`cdp`.`identity_graph` g3 on g3.id_type = 'anonymous_id' and g3.id_value = trim(cast(r.`anonymous_id` as STRING));
+
+create table `demo-project`.`cdp`.`_profiles_<token>_src2` as
+select coalesce(g0.profile_id, g1.profile_id, g2.profile_id, g3.profile_id, g4.profile_id) as profile_id, cast(r.`timestamp` as TIMESTAMP) as ts, case when (lower(trim(json_value(r.`traits`, '$.email'))) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(trim(json_value(r.`traits`, '$.email')), '(?i)^0+$') or regexp_contains(trim(json_value(r.`traits`, '$.email')), '(?i)@example\\.(com|org|net)$')) or (lower(case when lower(trim(json_value(r.`traits`, '$.email'))) like '_%@_%.%' and lower(trim(json_value(r.`traits`, '$.email'))) not like '%@%@%' and lower(trim(json_value(r.`traits`, '$.email'))) not like '%.' and lower(trim(json_value(r.`traits`, '$.email'))) not like '% %' then lower(trim(json_value(r.`traits`, '$.email'))) end) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(case when lower(trim(json_value(r.`traits`, '$.email'))) like '_%@_%.%' and lower(trim(json_value(r.`traits`, '$.email'))) not like '%@%@%' and lower(trim(json_value(r.`traits`, '$.email'))) not like '%.' and lower(trim(json_value(r.`traits`, '$.email'))) not like '% %' then lower(trim(json_value(r.`traits`, '$.email'))) end, '(?i)^0+$') or regexp_contains(case when lower(trim(json_value(r.`traits`, '$.email'))) like '_%@_%.%' and lower(trim(json_value(r.`traits`, '$.email'))) not like '%@%@%' and lower(trim(json_value(r.`traits`, '$.email'))) not like '%.' and lower(trim(json_value(r.`traits`, '$.email'))) not like '% %' then lower(trim(json_value(r.`traits`, '$.email'))) end, '(?i)@example\\.(com|org|net)$')) then null else case when lower(trim(json_value(r.`traits`, '$.email'))) like '_%@_%.%' and lower(trim(json_value(r.`traits`, '$.email'))) not like '%@%@%' and lower(trim(json_value(r.`traits`, '$.email'))) not like '%.' and lower(trim(json_value(r.`traits`, '$.email'))) not like '% %' then lower(trim(json_value(r.`traits`, '$.email'))) end end as `c0`, case when (lower(trim(json_value(r.`traits`, '$.phone'))) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(trim(json_value(r.`traits`, '$.phone')), '(?i)^0+$') or regexp_contains(trim(json_value(r.`traits`, '$.phone')), '(?i)@example\\.(com|org|net)$')) or (lower(pn3.value) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(pn3.value, '(?i)^0+$') or regexp_contains(pn3.value, '(?i)@example\\.(com|org|net)$')) then null else pn3.value end as `c1`, json_value(r.`traits`, '$.firstName') as `c2`, json_value(r.`traits`, '$.lastName') as `c3`
+from (select e.*, row_number() over (partition by e.message_id order by e.received_at) as cdp_copy from `demo-project`.`cdp`.`raw_events` e) r
+left join `demo-project`.`cdp`.`identity_graph` g0 on g0.id_type = 'user_id' and g0.id_value = trim(cast(r.`user_id` as STRING))
+left join `demo-project`.`cdp`.`identity_graph` g1 on g1.id_type = 'email' and g1.id_value = lower(trim(json_value(r.`traits`, '$.email')))
+left join `demo-project`.`cdp`.`identity_graph` g2 on g2.id_type = 'email' and g2.id_value = lower(trim(json_value(r.`context`, '$.traits.email')))
+left join `demo-project`.`cdp`.`identity_phone_numbers` pn3 on pn3.raw = trim(json_value(r.`traits`, '$.phone')) and pn3.country = 'GB'
+left join `demo-project`.`cdp`.`identity_graph` g3 on g3.id_type = 'phone' and g3.id_value = pn3.value
+left join `demo-project`.`cdp`.`identity_graph` g4 on g4.id_type = 'anonymous_id' and g4.id_value = trim(cast(r.`anonymous_id` as STRING))
+where r.cdp_copy = 1;
+
+create table `demo-project`.`cdp`.`_profiles_<token>_src3` as
+select g0.profile_id as profile_id, cast(r.`ordered_at` as TIMESTAMP) as ts, r.`country` as `c0`, r.`is_cancellation` as `c1`, r.`revenue` as `c2`, r.`ordered_at` as `c3`
+from `demo-project`.`analytics`.`stg_orders` r
+left join `demo-project`.`cdp`.`identity_graph` g0 on g0.id_type = 'user_id' and g0.id_value = trim(cast(r.`customer_id` as STRING));
+
+-- begin transaction;
+
+create or replace table `demo-project`.`cdp`.`profiles` as
+select p.profile_id, p.first_seen, p.last_seen, t0.value as `customer_id`, t1.value as `email`, t2.value as `phone`, t3.value as `first_name`, t4.value as `last_name`, t5.value as `country`, coalesce(t6.value, 0) as `orders`, coalesce(t7.value, 0) as `orders_90d`, coalesce(t8.value, 0) as `lifetime_value`, t9.value as `first_order_at`, t10.value as `last_order_at`, t11.value as `last_seen_at`, coalesce(t12.value, 0) as `page_views_30d`, t13.value as `last_product_viewed`, cast('2010-12-24 00:00:00.000' as TIMESTAMP) as updated_at
+from (select profile_id, first_seen, last_seen from `demo-project`.`cdp`.`_identity_<token>_labels` where over = 0
+union all
+select to_hex(md5(concat('profile:', s.cluster))), min(n.first_seen), max(n.last_seen) from `demo-project`.`cdp`.`_identity_<token>_split` s join `demo-project`.`cdp`.`_identity_<token>_nodes` n on n.key = s.key group by s.cluster) p
+left join (
+select profile_id, value from (
+  select profile_id, value, row_number() over (partition by profile_id order by case when ts is null then 1 else 0 end, ts desc, priority) as pos from (
+select profile_id, ts, 0 as priority, `c0` as value from `demo-project`.`cdp`.`_profiles_<token>_src0` where profile_id is not null and `c0` is not null
+  ) v
+) x where pos = 1
+) t0 on t0.profile_id = p.profile_id
+left join (
+select profile_id, value from (
+  select profile_id, value, row_number() over (partition by profile_id order by case when ts is null then 1 else 0 end, ts desc, priority) as pos from (
+select profile_id, ts, 0 as priority, `c0` as value from `demo-project`.`cdp`.`_profiles_<token>_src1` where profile_id is not null and `c0` is not null
+union all
+select profile_id, ts, 1 as priority, `c0` as value from `demo-project`.`cdp`.`_profiles_<token>_src2` where profile_id is not null and `c0` is not null
+  ) v
+) x where pos = 1
+) t1 on t1.profile_id = p.profile_id
+left join (
+select profile_id, value from (
+  select profile_id, value, row_number() over (partition by profile_id order by case when ts is null then 1 else 0 end, ts desc, priority) as pos from (
+select profile_id, ts, 0 as priority, `c1` as value from `demo-project`.`cdp`.`_profiles_<token>_src1` where profile_id is not null and `c1` is not null
+union all
+select profile_id, ts, 1 as priority, `c1` as value from `demo-project`.`cdp`.`_profiles_<token>_src2` where profile_id is not null and `c1` is not null
+  ) v
+) x where pos = 1
+) t2 on t2.profile_id = p.profile_id
+left join (
+select profile_id, value from (
+  select profile_id, value, row_number() over (partition by profile_id order by case when ts is null then 1 else 0 end, ts desc, priority) as pos from (
+select profile_id, ts, 0 as priority, `c2` as value from `demo-project`.`cdp`.`_profiles_<token>_src1` where profile_id is not null and `c2` is not null
+union all
+select profile_id, ts, 1 as priority, `c2` as value from `demo-project`.`cdp`.`_profiles_<token>_src2` where profile_id is not null and `c2` is not null
+  ) v
+) x where pos = 1
+) t3 on t3.profile_id = p.profile_id
+left join (
+select profile_id, value from (
+  select profile_id, value, row_number() over (partition by profile_id order by case when ts is null then 1 else 0 end, ts desc, priority) as pos from (
+select profile_id, ts, 0 as priority, `c3` as value from `demo-project`.`cdp`.`_profiles_<token>_src1` where profile_id is not null and `c3` is not null
+union all
+select profile_id, ts, 1 as priority, `c3` as value from `demo-project`.`cdp`.`_profiles_<token>_src2` where profile_id is not null and `c3` is not null
+  ) v
+) x where pos = 1
+) t4 on t4.profile_id = p.profile_id
+left join (
+select profile_id, value from (
+  select profile_id, value, row_number() over (partition by profile_id order by case when ts is null then 1 else 0 end, ts desc, priority) as pos from (
+select profile_id, ts, 0 as priority, `c0` as value from `demo-project`.`cdp`.`_profiles_<token>_src3` where profile_id is not null and `c0` is not null
+  ) v
+) x where pos = 1
+) t5 on t5.profile_id = p.profile_id
+left join (
+select profile_id, count(*) as value from (select * from `demo-project`.`cdp`.`_profiles_<token>_src3` where profile_id is not null and `c1` in (false)) s group by profile_id
+) t6 on t6.profile_id = p.profile_id
+left join (
+select profile_id, count(*) as value from (select * from `demo-project`.`cdp`.`_profiles_<token>_src3` where profile_id is not null and `c1` in (false) and ts > cast('2010-09-25 00:00:00.000' as TIMESTAMP) and ts <= cast('2010-12-24 00:00:00.000' as TIMESTAMP)) s group by profile_id
+) t7 on t7.profile_id = p.profile_id
+left join (
+select profile_id, sum(`c2`) as value from (select * from `demo-project`.`cdp`.`_profiles_<token>_src3` where profile_id is not null) s group by profile_id
+) t8 on t8.profile_id = p.profile_id
+left join (
+select profile_id, min(`c3`) as value from (select * from `demo-project`.`cdp`.`_profiles_<token>_src3` where profile_id is not null and `c1` in (false)) s group by profile_id
+) t9 on t9.profile_id = p.profile_id
+left join (
+select profile_id, max(`c3`) as value from (select * from `demo-project`.`cdp`.`_profiles_<token>_src3` where profile_id is not null and `c1` in (false)) s group by profile_id
+) t10 on t10.profile_id = p.profile_id
+left join (
+select profile_id, max(`c4`) as value from (select * from `demo-project`.`cdp`.`_profiles_<token>_src1` where profile_id is not null) s group by profile_id
+) t11 on t11.profile_id = p.profile_id
+left join (
+select profile_id, count(*) as value from (select * from `demo-project`.`cdp`.`_profiles_<token>_src1` where profile_id is not null and `c5` in ('page') and ts > cast('2010-11-24 00:00:00.000' as TIMESTAMP) and ts <= cast('2010-12-24 00:00:00.000' as TIMESTAMP)) s group by profile_id
+) t12 on t12.profile_id = p.profile_id
+left join (
+select profile_id, value from (
+  select profile_id, `c6` as value, row_number() over (partition by profile_id order by case when ts is null then 1 else 0 end, ts desc) as pos
+  from (select * from `demo-project`.`cdp`.`_profiles_<token>_src1` where profile_id is not null and `c7` in ('Product Viewed')) s where `c6` is not null
+) x where pos = 1
+) t13 on t13.profile_id = p.profile_id;
+
+-- commit;
+
+select count(*) from `demo-project`.`cdp`.`profiles`;
+
+drop table if exists `demo-project`.`cdp`.`_profiles_<token>_src0`;
+
+drop table if exists `demo-project`.`cdp`.`_profiles_<token>_src1`;
+
+drop table if exists `demo-project`.`cdp`.`_profiles_<token>_src2`;
+
+drop table if exists `demo-project`.`cdp`.`_profiles_<token>_src3`;
+
+-- begin transaction;
+
+create or replace table `demo-project`.`cdp`.`profile_events` as
+select `profile_id`, `event`, `occurred_at`, `source`, `revenue`, `product_id`, `order_id`, `page_path`, `country` from (
+select profile_id, ts as `occurred_at`, 'events' as `source`, `event`, `revenue`, `product_id`, null as `order_id`, null as `page_path`, null as `country`
+from (
+select coalesce(g0.profile_id, g1.profile_id, g2.profile_id, g3.profile_id, g4.profile_id) as profile_id, cast(r.`timestamp` as TIMESTAMP) as ts, cast(r.`event` as STRING) as `event`, cast(json_value(r.`properties`, '$.revenue') as FLOAT64) as `revenue`, cast(json_value(r.`properties`, '$.product_id') as STRING) as `product_id`
+from (select e.*, row_number() over (partition by e.message_id order by e.received_at) as cdp_copy from `demo-project`.`cdp`.`raw_events` e) r
+left join `demo-project`.`cdp`.`identity_graph` g0 on g0.id_type = 'user_id' and g0.id_value = trim(cast(r.`user_id` as STRING))
+left join `demo-project`.`cdp`.`identity_graph` g1 on g1.id_type = 'email' and g1.id_value = lower(trim(json_value(r.`traits`, '$.email')))
+left join `demo-project`.`cdp`.`identity_graph` g2 on g2.id_type = 'email' and g2.id_value = lower(trim(json_value(r.`context`, '$.traits.email')))
+left join `demo-project`.`cdp`.`identity_phone_numbers` pn3 on pn3.raw = trim(json_value(r.`traits`, '$.phone')) and pn3.country = 'GB'
+left join `demo-project`.`cdp`.`identity_graph` g3 on g3.id_type = 'phone' and g3.id_value = pn3.value
+left join `demo-project`.`cdp`.`identity_graph` g4 on g4.id_type = 'anonymous_id' and g4.id_value = trim(cast(r.`anonymous_id` as STRING))
+where r.cdp_copy = 1
+) a
+where profile_id is not null and `event` is not null
+union all
+select profile_id, ts as `occurred_at`, 'stg_web_events' as `source`, `event`, null as `revenue`, `product_id`, `order_id`, `page_path`, null as `country`
+from (
+select coalesce(g0.profile_id, g1.profile_id, g2.profile_id, g3.profile_id) as profile_id, cast(r.`occurred_at` as TIMESTAMP) as ts, cast(r.`event` as STRING) as `event`, cast(r.`product_id` as STRING) as `product_id`, cast(r.`order_id` as STRING) as `order_id`, cast(r.`page_path` as STRING) as `page_path`
+from `demo-project`.`analytics`.`stg_web_events` r
+left join `demo-project`.`cdp`.`identity_graph` g0 on g0.id_type = 'user_id' and g0.id_value = trim(cast(r.`user_id` as STRING))
+left join `demo-project`.`cdp`.`identity_graph` g1 on g1.id_type = 'email' and g1.id_value = lower(trim(cast(r.`email` as STRING)))
+left join `demo-project`.`cdp`.`identity_phone_numbers` pn2 on pn2.raw = trim(cast(r.`phone` as STRING)) and pn2.country = 'GB'
+left join `demo-project`.`cdp`.`identity_graph` g2 on g2.id_type = 'phone' and g2.id_value = pn2.value
+left join `demo-project`.`cdp`.`identity_graph` g3 on g3.id_type = 'anonymous_id' and g3.id_value = trim(cast(r.`anonymous_id` as STRING))
+) a
+where profile_id is not null and `event` is not null
+union all
+select profile_id, ts as `occurred_at`, 'stg_web_events' as `source`, `event`, null as `revenue`, null as `product_id`, null as `order_id`, `page_path`, null as `country`
+from (
+select coalesce(g0.profile_id, g1.profile_id, g2.profile_id, g3.profile_id) as profile_id, cast(r.`occurred_at` as TIMESTAMP) as ts, 'Page Viewed' as `event`, cast(r.`page_path` as STRING) as `page_path`, r.`type` as `cdp_where0`
+from `demo-project`.`analytics`.`stg_web_events` r
+left join `demo-project`.`cdp`.`identity_graph` g0 on g0.id_type = 'user_id' and g0.id_value = trim(cast(r.`user_id` as STRING))
+left join `demo-project`.`cdp`.`identity_graph` g1 on g1.id_type = 'email' and g1.id_value = lower(trim(cast(r.`email` as STRING)))
+left join `demo-project`.`cdp`.`identity_phone_numbers` pn2 on pn2.raw = trim(cast(r.`phone` as STRING)) and pn2.country = 'GB'
+left join `demo-project`.`cdp`.`identity_graph` g2 on g2.id_type = 'phone' and g2.id_value = pn2.value
+left join `demo-project`.`cdp`.`identity_graph` g3 on g3.id_type = 'anonymous_id' and g3.id_value = trim(cast(r.`anonymous_id` as STRING))
+) a
+where profile_id is not null and `event` is not null and `cdp_where0` in ('page')
+union all
+select profile_id, ts as `occurred_at`, 'stg_orders' as `source`, `event`, `revenue`, null as `product_id`, `order_id`, null as `page_path`, `country`
+from (
+select g0.profile_id as profile_id, cast(r.`ordered_at` as TIMESTAMP) as ts, 'Order Placed' as `event`, cast(r.`revenue` as FLOAT64) as `revenue`, cast(r.`order_id` as STRING) as `order_id`, r.`country` as `country`, r.`is_cancellation` as `cdp_where0`
+from `demo-project`.`analytics`.`stg_orders` r
+left join `demo-project`.`cdp`.`identity_graph` g0 on g0.id_type = 'user_id' and g0.id_value = trim(cast(r.`customer_id` as STRING))
+) a
+where profile_id is not null and `event` is not null and `cdp_where0` in (false)
+) e;
+
+-- commit;
+
+select count(*) from `demo-project`.`cdp`.`profile_events`;
+
+select count(*) from `demo-project`.`cdp`.`identity_graph`;
+
+select count(*) from `demo-project`.`cdp`.`identity_blocked_edges`;
+
+insert into `demo-project`.`cdp`.`identity_runs` values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as TIMESTAMP), cast('2010-12-24 00:00:00.000' as TIMESTAMP), 'full', '856dbbccf53006ae', cast('2010-12-09 12:30:00.000' as TIMESTAMP), 5, 5, 5, 100, 5, 0, 5, 2);
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_links`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_records0`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_records1`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_records2`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_records3`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_nodes`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_first`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_f0`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_f1`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_bridges`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_u0`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_u1`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_j0`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_j1`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_hooks`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_history`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_labels`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_split`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_blocked`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_old`;

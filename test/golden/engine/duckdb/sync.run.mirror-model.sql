@@ -1,0 +1,89 @@
+-- describe "analytics"."customer_summary";
+
+create schema if not exists "cdp";
+
+select count(*) as total, count(s."customer_id") as keyed from (
+select * from "analytics"."customer_summary"
+) s;
+
+-- describe "cdp"."sync_customers_to_crm_snapshot";
+
+create table "cdp_scratch"."main"."_sync_customers_to_crm_<token>_types" as select * from (select s."customer_id" as "_cdp_key", hash(s."country", s."last_order_at", s."orders", s."revenue") as "_cdp_hash", s."country", s."last_order_at", s."orders", s."revenue"
+from (
+select * from "analytics"."customer_summary"
+) s where s."customer_id" is not null) k where 1 = 0;
+
+-- describe "cdp_scratch"."main"."_sync_customers_to_crm_<token>_types";
+
+drop table if exists "cdp_scratch"."main"."_sync_customers_to_crm_<token>_types";
+
+drop table if exists "cdp"."sync_customers_to_crm_plan";
+
+create table "cdp"."sync_customers_to_crm_plan" as
+select row_number() over (order by case when "_cdp_op" = 'remove' then 0 when "_cdp_op" = 'change' then 1 else 2 end, "_cdp_key") as "_cdp_seq", x.*
+from (
+  select dd."_cdp_op", dd."_cdp_key", dd."_cdp_hash", case when dd."_cdp_op" = 'remove' then t."country" else s."country" end as "country", case when dd."_cdp_op" = 'remove' then t."last_order_at" else s."last_order_at" end as "last_order_at", case when dd."_cdp_op" = 'remove' then t."orders" else s."orders" end as "orders", case when dd."_cdp_op" = 'remove' then t."revenue" else s."revenue" end as "revenue"
+  from (
+    select case when t."_cdp_key" is null then 'add' when s."_cdp_key" is null then 'remove' else 'change' end as "_cdp_op",
+      case when s."_cdp_key" is null then t."_cdp_key" else s."_cdp_key" end as "_cdp_key", case when s."_cdp_key" is null then t."_cdp_hash" else s."_cdp_hash" end as "_cdp_hash"
+    from (select "_cdp_key", "_cdp_hash" from (select s."customer_id" as "_cdp_key", hash(s."country", s."last_order_at", s."orders", s."revenue") as "_cdp_hash", s."country", s."last_order_at", s."orders", s."revenue"
+from (
+select * from "analytics"."customer_summary"
+) s where s."customer_id" is not null) kk) s full outer join (select "_cdp_key", "_cdp_hash" from "cdp"."sync_customers_to_crm_snapshot" ss) t on t."_cdp_key" = s."_cdp_key"
+    where t."_cdp_key" is null or s."_cdp_key" is null or t."_cdp_hash" is null or t."_cdp_hash" <> s."_cdp_hash"
+  ) dd
+  left join (select s."customer_id" as "_cdp_key", s."country", s."last_order_at", s."orders", s."revenue" from (
+select * from "analytics"."customer_summary"
+) s where s."customer_id" is not null) s on s."_cdp_key" = dd."_cdp_key"
+  left join "cdp"."sync_customers_to_crm_snapshot" t on t."_cdp_key" = dd."_cdp_key"
+) x;
+
+select "_cdp_op" as op, count(*) as n, count(distinct "_cdp_key") as k from "cdp"."sync_customers_to_crm_plan" group by "_cdp_op";
+
+select count(*) as n from "cdp"."sync_customers_to_crm_snapshot";
+
+create table if not exists "cdp"."sync_checkpoints" ("sync" varchar, "run_id" varchar, "seq" bigint);
+
+-- begin transaction;
+
+delete from "cdp"."sync_checkpoints" where sync = 'customers_to_crm';
+
+insert into "cdp"."sync_checkpoints" (sync, run_id, seq) values ('customers_to_crm', '<sync_run_id>', 0);
+
+-- commit;
+
+select seq from "cdp"."sync_checkpoints" where sync = ? and run_id = ?
+-- params: ["customers_to_crm","<sync_run_id>"];
+
+select * from "cdp"."sync_customers_to_crm_plan" where "_cdp_seq" > ? and "_cdp_seq" <= ? order by "_cdp_seq"
+-- params: [0,2];
+
+-- begin transaction;
+
+delete from "cdp"."sync_customers_to_crm_snapshot" where "_cdp_key" in (select "_cdp_key" from "cdp"."sync_customers_to_crm_plan" where "_cdp_seq" > 0 and "_cdp_seq" <= 2 and "_cdp_op" in ('change', 'remove'));
+
+insert into "cdp"."sync_customers_to_crm_snapshot" ("_cdp_key", "_cdp_hash", "_cdp_synced_at", "country", "last_order_at", "orders", "revenue")
+select "_cdp_key", "_cdp_hash", current_timestamp, "country", "last_order_at", "orders", "revenue" from "cdp"."sync_customers_to_crm_plan" where "_cdp_seq" > 0 and "_cdp_seq" <= 2 and "_cdp_op" in ('add', 'change');
+
+update "cdp"."sync_checkpoints" set seq = 2 where sync = 'customers_to_crm';
+
+-- commit;
+
+select * from "cdp"."sync_customers_to_crm_plan" where "_cdp_seq" > ? and "_cdp_seq" <= ? order by "_cdp_seq"
+-- params: [2,4];
+
+-- begin transaction;
+
+insert into "cdp"."sync_customers_to_crm_snapshot" ("_cdp_key", "_cdp_hash", "_cdp_synced_at", "country", "last_order_at", "orders", "revenue")
+select "_cdp_key", "_cdp_hash", current_timestamp, "country", "last_order_at", "orders", "revenue" from "cdp"."sync_customers_to_crm_plan" where "_cdp_seq" > 2 and "_cdp_seq" <= 3 and "_cdp_op" in ('add', 'change');
+
+update "cdp"."sync_checkpoints" set seq = 3 where sync = 'customers_to_crm';
+
+-- commit;
+
+drop table if exists "cdp"."sync_customers_to_crm_plan";
+
+create table if not exists "cdp"."sync_log" ("run_id" varchar, "sync" varchar, "destination" varchar, "destination_type" varchar, "action" varchar, "mode" varchar, "trigger" varchar, "status" varchar, "started_at" timestamp, "finished_at" timestamp, "planned" bigint, "added" bigint, "changed" bigint, "removed" bigint, "unchanged" bigint, "succeeded" bigint, "failed" bigint, "error" varchar);
+
+insert into "cdp"."sync_log" ("run_id", "sync", "destination", "destination_type", "action", "mode", "trigger", "status", "started_at", "finished_at", "planned", "added", "changed", "removed", "unchanged", "succeeded", "failed", "error") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+-- params: ["<sync_run_id>","customers_to_crm","recorder","recording","write","mirror","manual","succeeded","2010-12-24T00:00:00.000Z","2010-12-24T00:00:00.000Z",3,1,1,1,1,3,0,null];
