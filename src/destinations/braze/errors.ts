@@ -11,15 +11,17 @@ interface BrazeAnswer {
   message?: unknown;
   errors?: unknown;
 }
-interface BrazeObjectError {
+export interface BrazeObjectError {
   type?: unknown;
   input_array?: unknown;
   index?: unknown;
 }
 
-const OK_MESSAGES = new Set(['success', 'queued']);
+/** What Braze says when it took a request (`queued`: accepted for later processing). */
+export const OK_MESSAGES = new Set(['success', 'queued']);
 
-const reasonOf = (e: unknown): string => {
+/** An error entry's reason: its `type`, or the vendor's message. */
+export const reasonOf = (e: unknown): string => {
   if (typeof e === 'string') return e;
   const type = (e as BrazeObjectError | null)?.type;
   return typeof type === 'string' ? type : vendorMessage(e);

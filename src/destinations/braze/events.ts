@@ -1,8 +1,8 @@
 import { ROW_OK, rowFailed, type DestinationLogger, type HttpRequest, type HttpResponse, type OutgoingRow, type RowResult } from '../destination-definition';
 import { BatchRejectedError } from '../destination-errors';
-import { vendorMessage } from '../http/vendor-message';
 import { BRAZE_IDENTIFIERS, prepareUser, type BrazeAttributes } from './attributes';
 import { BRAZE_MAX_OBJECTS } from './requests';
+import { OK_MESSAGES, reasonOf, type BrazeObjectError } from './errors';
 import { eventTime, isObject, objectField } from '../events/event-fields';
 
 /**
@@ -128,18 +128,6 @@ export const trackEventsRequest = (r: EventRequest): HttpRequest => ({
   body: { ...(r.attributes.length > 0 ? { attributes: r.attributes } : {}), events: r.events },
 });
 
-interface BrazeObjectError {
-  type?: unknown;
-  input_array?: unknown;
-  index?: unknown;
-}
-
-const OK_MESSAGES = new Set(['success', 'queued']);
-const reasonOf = (e: unknown): string => {
-  if (typeof e === 'string') return e;
-  const type = (e as BrazeObjectError | null)?.type;
-  return typeof type === 'string' ? type : vendorMessage(e);
-};
 const indexIn = (e: BrazeObjectError, count: number): number | undefined => {
   const n = typeof e.index === 'number' ? e.index : typeof e.index === 'string' && /^\d+$/.test(e.index) ? Number(e.index) : NaN;
   return Number.isInteger(n) && n >= 0 && n < count ? n : undefined;

@@ -2,7 +2,7 @@ import { rowFailed, ROW_OK, type HttpRequest, type HttpResponse, type OutgoingRo
 import { BatchRejectedError } from '../destination-errors';
 import { asText, normalizeEmail } from '../pii';
 import { unexpectedAnswer } from './errors';
-import { emailKey, iterableDate, ITERABLE_MAX_BODY_BYTES, userIdKey, type IterableIdentifier, type Prepared } from './payload';
+import { emailKey, iterableDate, ITERABLE_MAX_BODY_BYTES, packByJson, userIdKey, type IterableIdentifier, type Prepared } from './payload';
 import { eventTime, isObject, objectField } from '../events/event-fields';
 
 /**
@@ -87,25 +87,8 @@ export function eventOf(row: OutgoingRow, index: number, o: { identifier: Iterab
   return { ok: true, value: { index, event, key: primary === 'email' ? emailKey(email as string) : userIdKey(userId as string) } };
 }
 
-/** Groups of at most 1,000 events whose JSON stays under 4 MB, in order. */
-export function packEvents(items: PreparedEvent[], maxCount = ITERABLE_MAX_EVENTS, maxBytes = ITERABLE_MAX_BODY_BYTES): PreparedEvent[][] {
-  const envelope = 20; // `{"events":[]}`
-  const out: PreparedEvent[][] = [];
-  let current: PreparedEvent[] = [];
-  let size = envelope;
-  for (const item of items) {
-    const itemBytes = Buffer.byteLength(JSON.stringify(item.event), 'utf8') + 1;
-    if (current.length > 0 && (current.length >= maxCount || size + itemBytes > maxBytes)) {
-      out.push(current);
-      current = [];
-      size = envelope;
-    }
-    current.push(item);
-    size += itemBytes;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
-}
+/** Groups of at most 1,000 events whose JSON stays under 4 MB (`{"events":[]}` around them), in order. */
+export const packEvents = (items: PreparedEvent[], maxCount = ITERABLE_MAX_EVENTS, maxBytes = ITERABLE_MAX_BODY_BYTES): PreparedEvent[][] => packByJson(items, (i) => i.event, maxCount, maxBytes, 20);
 
 /** `POST /api/events/trackBulk`. */
 export const trackBulkRequest = (events: IterableEvent[]): HttpRequest => ({ method: 'POST', url: 'api/events/trackBulk', body: { events } });

@@ -81,14 +81,16 @@ export function userOf(row: OutgoingRow, index: number, o: { identifier: Iterabl
   return { ok: true, value: { index, user, keys } };
 }
 
-/** Groups of at most `maxCount` users whose JSON stays under `maxBytes`, in order. */
-export function packUsers(items: PreparedUser[], maxCount = ITERABLE_MAX_USERS, maxBytes = ITERABLE_MAX_BODY_BYTES): PreparedUser[][] {
-  const envelope = 200; // `{"listId":…,"subscribers":[]}` or `{"users":[],"createNewFields":…}`
-  const out: PreparedUser[][] = [];
-  let current: PreparedUser[] = [];
+/**
+ * Groups of at most `maxCount` items whose JSON (`json(item)`) stays under `maxBytes` with the
+ * request's envelope, in order: the users of bulkUpdate and list calls, the events of trackBulk.
+ */
+export function packByJson<T>(items: T[], json: (item: T) => unknown, maxCount: number, maxBytes = ITERABLE_MAX_BODY_BYTES, envelope = 200): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
   let size = envelope;
   for (const item of items) {
-    const itemBytes = Buffer.byteLength(JSON.stringify(item.user), 'utf8') + 1;
+    const itemBytes = Buffer.byteLength(JSON.stringify(json(item)), 'utf8') + 1;
     if (current.length > 0 && (current.length >= maxCount || size + itemBytes > maxBytes)) {
       out.push(current);
       current = [];
@@ -100,6 +102,9 @@ export function packUsers(items: PreparedUser[], maxCount = ITERABLE_MAX_USERS, 
   if (current.length > 0) out.push(current);
   return out;
 }
+
+/** Groups of at most `maxCount` users whose JSON stays under `maxBytes` (`{"listId":…,"subscribers":[]}` or `{"users":[],…}` around them). */
+export const packUsers = (items: PreparedUser[], maxCount = ITERABLE_MAX_USERS, maxBytes = ITERABLE_MAX_BODY_BYTES): PreparedUser[][] => packByJson(items, (i) => i.user, maxCount, maxBytes);
 
 /** `POST /api/users/bulkUpdate`. */
 export const bulkUpdateRequest = (users: IterableUser[], createNewFields: boolean | undefined): HttpRequest => ({
