@@ -1,16 +1,17 @@
 import type { Dialect, DialectName } from '../../src/warehouse/dialects';
-import type { BindValue, Relation, RelationInfo, RelationKind, Row, Warehouse } from '../../src/warehouse/warehouse';
+import { SqlWarehouse } from '../../src/warehouse/sql-warehouse';
+import type { BindValue, Relation, RelationInfo, Row } from '../../src/warehouse/warehouse';
 
 /** Answers a query of the code under test: canned rows (or none). */
 export type QueryAnswer = (sql: string, params: BindValue[]) => Row[];
 
 /**
  * A warehouse that runs nothing: every statement (execute, transaction, replaceTable, merge, append,
- * the queries themselves) is recorded in order, as the real adapter would send it (replaceTable and
- * merge go through the dialect exactly as SqlWarehouse does), and queries get canned rows, so an
- * engine flow runs deterministically and its SQL can be compared with golden files.
+ * the queries themselves) is recorded in order, as the real adapter would send it (replaceTable,
+ * createView, merge, dropRelation and ensureSchema are SqlWarehouse's own), and queries get canned
+ * rows, so an engine flow runs deterministically and its SQL can be compared with golden files.
  */
-export class RecordingWarehouse implements Warehouse {
+export class RecordingWarehouse extends SqlWarehouse {
   readonly statements: string[] = [];
 
   constructor(
@@ -18,7 +19,9 @@ export class RecordingWarehouse implements Warehouse {
     private readonly answer: QueryAnswer,
     /** what `describe` says of a relation (null: it does not exist) */
     private readonly tables: (rel: Relation) => RelationInfo | null = () => null,
-  ) {}
+  ) {
+    super();
+  }
 
   get type(): DialectName {
     return this.dialect.name;
@@ -51,41 +54,17 @@ export class RecordingWarehouse implements Warehouse {
     return Promise.resolve(list.length);
   }
 
-  async replaceTable(relation: Relation, selectSql: string): Promise<void> {
-    await this.transaction(this.dialect.createTable(relation, selectSql));
-  }
-
-  async createView(relation: Relation, selectSql: string): Promise<void> {
-    await this.transaction(this.dialect.createView(relation, selectSql));
-  }
-
-  async merge(target: Relation, selectSql: string, keys: string[]): Promise<number> {
-    const info = await this.describe(target);
-    if (!info) throw new Error(`${this.dialect.relation(target)} does not exist`);
-    const plan = this.dialect.merge(target, selectSql, keys, info.columns.map((c) => c.name));
-    const counts = await this.transaction(plan.statements);
-    return counts[plan.countIndex] ?? 0;
-  }
-
-  describe(relation: Relation): Promise<RelationInfo | null> {
+  override describe(relation: Relation): Promise<RelationInfo | null> {
     this.statements.push(`-- describe ${this.dialect.relation(relation)}`);
     return Promise.resolve(this.tables(relation));
   }
 
-  async dropRelation(relation: Relation, kind: RelationKind): Promise<void> {
-    await this.execute(this.dialect.drop(relation, kind));
-  }
-
-  async ensureSchema(schema: string, database?: string): Promise<void> {
-    await this.execute(this.dialect.createSchema(schema, database));
-  }
-
   /** as the adapters do: DuckDB's scratch tables live in an attached in-memory database */
-  scratchRelation(name: string, near: Relation): Relation {
+  override scratchRelation(name: string, near: Relation): Relation {
     return this.dialect.name === 'duckdb' ? { database: 'cdp_scratch', schema: 'main', name } : { ...near, name };
   }
 
-  ping(): Promise<void> {
+  override ping(): Promise<void> {
     return Promise.resolve();
   }
 
