@@ -143,9 +143,14 @@ export const cdpConfigSchema = z
         debounce_ms: z.number().int().min(0).max(60_000).default(100),
         /** look for events committed by other processes this often */
         poll_seconds: z.number().positive().max(3600).default(5),
+        /**
+         * how far behind its watermark a pass re-reads events, for events another process received
+         * earlier but committed later (this process's own commits are tracked exactly)
+         */
+        lookback_seconds: z.number().min(0).max(3600).default(10),
       })
       .strict()
-      .default({ enabled: true, debounce_ms: 100, poll_seconds: 5 }),
+      .default({ enabled: true, debounce_ms: 100, poll_seconds: 5, lookback_seconds: 10 }),
   })
   .strict();
 

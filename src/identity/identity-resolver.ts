@@ -5,7 +5,7 @@ import { componentsByKey } from './connected-components';
 import { EVENTS, columnSql, timeSql, type IdentifierType, type IdentitySource, type IdentityPlan } from './identity-sources';
 import { splitByLimits, type LimitedEdge } from './limits';
 import { ignoredSql, normalizeIdentifier, normalizedSql } from './normalize';
-import { buildProfileEvents, buildProfiles } from './profile-builder';
+import { buildProfileEvents, buildProfiles, touchedScope } from './profile-builder';
 
 /**
  * Identity resolution in the warehouse, in SQL that runs on every dialect.
@@ -43,6 +43,17 @@ export interface IdentityRunOptions {
   full?: boolean;
   /** the time of the run (tests); default now */
   now?: Date;
+  /**
+   * a real-time pass: only the events changed since the last run (no model or seed source was
+   * rebuilt; the caller checks), so only the events are read and only the profiles they touch are
+   * rebuilt (`profiles`, `profile_events`), and their ids are added to `identity_touched` for the
+   * segments. Ignored when the run is full (first run, config change).
+   */
+  touched?: boolean;
+  /** how far behind the last watermark events are re-read (default 10 minutes) */
+  lookbackMs?: number;
+  /** the watermark stays below this: events received from then on may not all be committed yet */
+  watermarkCap?: Date;
 }
 
 export interface IdentityRunResult {
@@ -64,6 +75,10 @@ export interface IdentityRunResult {
   durationMs: number;
   /** milliseconds per phase (extract, link, changes, components, nodes, limits, ids, write, profiles) */
   timings: Record<string, number>;
+  /** which profiles were rebuilt: all, or those touched (listed in identity_touched) */
+  scope: 'all' | 'touched';
+  /** profiles rebuilt in a touched run */
+  touched?: number;
 }
 
 /** How far back an incremental run re-reads events before the last watermark: commits land out of order. */
@@ -76,6 +91,7 @@ export const IDENTITY_TABLES = {
   blocked: 'identity_blocked_edges',
   phones: 'identity_phone_numbers',
   runs: 'identity_runs',
+  touched: 'identity_touched',
   profiles: 'profiles',
   events: 'profile_events',
 } as const;
@@ -86,6 +102,7 @@ const TABLE_COLUMNS: Record<Exclude<keyof typeof IDENTITY_TABLES, 'profiles' | '
   merges: cols('run_id:string merged_at:timestamp profile_id:string merged_profile_id:string kind:string link_a_type:string link_a_value:string link_b_type:string link_b_value:string'),
   blocked: cols('run_id:string component:string a_type:string a_value:string b_type:string b_value:string limit_type:string limit_value:integer first_seen:timestamp'),
   phones: cols('raw:string country:string value:string'),
+  touched: cols('profile_id:string run_id:string'),
   runs: cols(
     'run_id:string started_at:timestamp finished_at:timestamp mode:string config_hash:string events_watermark:timestamp links:bigint new_links:bigint recomputed:bigint identifiers:bigint profiles:bigint merges:bigint blocked:bigint rounds:integer',
   ),
@@ -146,7 +163,10 @@ export class IdentityResolver {
     const configHash = this.configHash();
     const last = (await queryAll(wh, `select config_hash, events_watermark from ${this.q('runs')} order by started_at desc limit 1`))[0];
     const mode: IdentityRunResult['mode'] = options.full || !last || last.config_hash !== configHash ? 'full' : 'incremental';
-    const since = mode === 'incremental' && last?.events_watermark ? new Date(toDate(last.events_watermark).getTime() - EVENTS_LOOKBACK_MS) : null;
+    const previous = mode === 'incremental' && last?.events_watermark ? toDate(last.events_watermark) : null;
+    const since = previous ? new Date(previous.getTime() - (options.lookbackMs ?? EVENTS_LOOKBACK_MS)) : null;
+    // a touched run rebuilds only the profiles its events and links touch
+    const touchedRun = mode === 'incremental' && options.touched === true;
 
     const token = randomBytes(4).toString('hex');
     const staged: Relation[] = [];
@@ -166,7 +186,7 @@ export class IdentityResolver {
     try {
       // 1-2. extract and link
       const runLinks = stage('links');
-      const extracted = await this.extractLinks(runLinks, since, stage);
+      const extracted = await this.extractLinks(runLinks, since, stage, touchedRun, previous);
       const links = await this.count(runLinks);
       let delta = runLinks;
       if (mode === 'incremental') {
@@ -185,6 +205,10 @@ where o.${a} is null or n.${fs} < o.${fs} or (o.${fs} is null and n.${fs} is not
       let rounds = 0;
       let merges = 0;
       let profileBase: string | undefined; // the profiles' first/last seen, when this run knows them all
+      // touched runs: the profiles to rebuild, and the nodes whose profiles (after the write) are rebuilt
+      const touched = touchedRun ? stage('touchedp') : undefined;
+      const touchedNodes: string[] = touchedRun ? [extracted.newNodes] : [];
+      if (touched) await wh.execute(d.createTableFromColumns(touched, cols('profile_id:string')));
       if (newLinks > 0) {
         // 3. nodes of what changed: everything (full), or the components the new links touch
         const graphNode = d.concat(['g.id_type', "':'", 'g.id_value']);
@@ -219,6 +243,7 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
         }
         if (await this.keysCollide(nodes)) ({ nodes, links: subEdges } = await this.rekey(nodes, subEdges, stage));
         recomputed = await this.count(nodes);
+        if (touched) touchedNodes.push(`select node from ${this.qr(nodes)}`);
         lap('nodes');
 
         // 4. components, each named by its smallest node and flagged when over a limit
@@ -249,6 +274,10 @@ select ${newProfileId(d, 's.cluster')}, min(n.first_seen), max(n.last_seen) from
         }
         lap('ids');
 
+        if (touched && oldComponents) {
+          // the profiles of the replaced components: some may be merged away or split
+          await wh.execute(`insert into ${this.qr(touched)} select distinct g.profile_id from ${this.q('graph')} g join ${this.qr(oldComponents)} c on c.component = g.component`);
+        }
         // write: graph, blocked links, then links
         const graphColumns = 'profile_id, id_type, id_value, source, first_seen, last_seen, component';
         if (oldComponents && recomputed * 2 < (await this.count(this.rel('graph')))) {
@@ -266,6 +295,20 @@ select ${newProfileId(d, 's.cluster')}, min(n.first_seen), max(n.last_seen) from
         if (!oldComponents) await wh.execute(d.deleteAll(this.rel('blocked')));
         else await wh.execute(`delete from ${this.q('blocked')} where component in (select component from ${this.qr(oldComponents)})`);
         await wh.execute(`insert into ${this.q('blocked')} select * from ${this.qr(blockedRun)}`);
+      }
+      if (mode === 'incremental' && links > 0) {
+        // identifiers seen again later than the graph knows: their last_seen moves on (a link seen
+        // again is not new, so its component was not recomputed)
+        const seen = stage('seen');
+        await this.create(
+          seen,
+          `select min(id_type) as id_type, substr(node, ${d.strpos('node', "':'")} + 1) as id_value, max(last_seen) as last_seen
+from (select a as node, a_type as id_type, last_seen from ${this.qr(runLinks)} union all select b, b_type, last_seen from ${this.qr(runLinks)}) e where last_seen is not null group by node`,
+        );
+        await wh.execute(
+          `update ${this.q('graph')} as t set last_seen = x.last_seen from ${this.qr(seen)} x
+where x.id_type = t.id_type and x.id_value = t.id_value and (t.last_seen is null or x.last_seen > t.last_seen)`,
+        );
       }
       const linkColumns = LINK_COLUMNS.join(', ');
       if (mode === 'full') {
@@ -286,19 +329,56 @@ select ${newProfileId(d, 's.cluster')}, min(n.first_seen), max(n.last_seen) from
       }
       lap('write');
 
-      // 6. profiles
-      const profiles = await buildProfiles(wh, this.plan, this.rel('graph'), this.rel('profiles'), this.rel('phones'), now, profileBase);
-      const events = await buildProfileEvents(wh, this.plan, this.rel('graph'), this.rel('events'), this.rel('phones'));
+      // 6. profiles: all of them, or those touched (the graph rows of touched nodes, after the write)
+      let touchedCount: number | undefined;
+      if (touched) {
+        await wh.execute(
+          `insert into ${this.qr(touched)} select distinct g.profile_id from ${this.q('graph')} g join (\n${touchedNodes.join('\nunion all\n')}\n) t on t.node = ${d.concat(['g.id_type', "':'", 'g.id_value'])}`,
+        );
+        const only = stage('only');
+        await this.create(only, `select distinct profile_id from ${this.qr(touched)}`);
+        touchedCount = await this.count(only);
+        const scope = await touchedScope(wh, this.plan, this.rel('graph'), this.rel('phones'), only, stage);
+        await buildProfiles(wh, this.plan, this.rel('graph'), this.rel('profiles'), this.rel('phones'), now, undefined, scope);
+        await buildProfileEvents(wh, this.plan, this.rel('graph'), this.rel('events'), this.rel('phones'), scope);
+        // for the segments of the pass; kept until they are built (a crash in between leaves them here)
+        await wh.execute(`insert into ${this.q('touched')} select profile_id, ${this.lit(runId)} from ${this.qr(only)}`);
+      } else {
+        await buildProfiles(wh, this.plan, this.rel('graph'), this.rel('profiles'), this.rel('phones'), now, profileBase);
+        await buildProfileEvents(wh, this.plan, this.rel('graph'), this.rel('events'), this.rel('phones'));
+      }
+      const profiles = await this.count(this.rel('profiles'));
+      const events = await this.count(this.rel('events'));
       lap('profiles');
 
       const identifiers = await this.count(this.rel('graph'));
       const blocked = await this.count(this.rel('blocked'));
-      const newWatermark = extracted.watermark ?? (last?.events_watermark ? toDate(last.events_watermark) : null);
+      let newWatermark = extracted.watermark ?? (last?.events_watermark ? toDate(last.events_watermark) : null);
+      // events received from the cap on may still be committing: the next run reads them again
+      if (newWatermark && options.watermarkCap && newWatermark >= options.watermarkCap) {
+        newWatermark = new Date(Math.max(options.watermarkCap.getTime() - 1, previous?.getTime() ?? 0));
+      }
       const finishedAt = new Date();
       await wh.execute(
         `insert into ${this.q('runs')} values (${[runId, now, finishedAt, mode, configHash, newWatermark, links, newLinks, recomputed, identifiers, profiles, merges, blocked, rounds].map((v) => this.lit(v)).join(', ')})`,
       );
-      return { runId, mode, links, newLinks, recomputed, identifiers, profiles, events, merges, blocked, rounds, durationMs: performance.now() - t0, timings };
+      return {
+        runId,
+        mode,
+        links,
+        newLinks,
+        recomputed,
+        identifiers,
+        profiles,
+        events,
+        merges,
+        blocked,
+        rounds,
+        durationMs: performance.now() - t0,
+        timings,
+        scope: touched ? 'touched' : 'all',
+        touched: touchedCount,
+      };
     } finally {
       for (const r of staged) await wh.execute(d.drop(r, 'table')).catch(() => undefined);
     }
@@ -313,14 +393,25 @@ select ${newProfileId(d, 's.cluster')}, min(n.first_seen), max(n.last_seen) from
    * declares it). The normalized records of each source are staged once; `records` is the SQL of
    * their identifiers, one row each (centre, centre_key, node, node_key, rec_min, ts, source), which
    * a full run reads again for the nodes. `watermark`: the newest received_at of the events read
-   * (the next incremental run starts there), or null if none were read.
+   * (the next incremental run starts there), or null if none were read. `newNodes`: SQL of the nodes
+   * of the events received after `previous` (the last watermark), which a touched run rebuilds the
+   * profiles of; with `eventsOnly`, the other sources are not read (nothing changed in them).
    */
-  private async extractLinks(out: Relation, since: Date | null, stage: (name: string) => Relation): Promise<{ watermark: Date | null; records: string }> {
+  private async extractLinks(
+    out: Relation,
+    since: Date | null,
+    stage: (name: string) => Relation,
+    eventsOnly = false,
+    previous: Date | null = null,
+  ): Promise<{ watermark: Date | null; records: string; newNodes: string }> {
     const { d } = this;
     let watermark: Date | null = null;
     const branches: string[] = [];
+    const newNodes: string[] = [];
     let i = 0;
     for (const source of this.plan.sources.values()) {
+      if (eventsOnly && source.name !== EVENTS) continue;
+      const events = source.name === EVENTS;
       const where = source.name === EVENTS && since ? `r.received_at > ${this.lit(since)}` : '';
       if (source.name === EVENTS) {
         const max = await queryValue(this.warehouse, `select max(received_at) from ${d.relation(source.relation)} r${where ? ` where ${where}` : ''}`);
@@ -351,12 +442,12 @@ select ${newProfileId(d, 's.cluster')}, min(n.first_seen), max(n.last_seen) from
         records,
         `select x.*, least(${columns.map((c) => `coalesce(${k(c)}, ${MAX_KEY})`).join(', ')}) as rec_min
 from (
-  select x.ts, ${columns.map((c) => `${n(c)}, case when ${n(c)} is not null then ${this.keySql(c.type, n(c))} end as ${q('k', c)}`).join(',\n    ')}
+  select x.ts${events ? ', x.rcv' : ''}, ${columns.map((c) => `${n(c)}, case when ${n(c)} is not null then ${this.keySql(c.type, n(c))} end as ${q('k', c)}`).join(',\n    ')}
   from (
-    select m.ts, ${columns.map((c) => `case when m.${q('m', c)} is null or ${this.ignoreCondition(`m.${q('m', c)}`)} or ${this.ignoreCondition(`m.${q('r', c)}`)} then null else ${d.concat([d.literal(`${c.type.type}:`), `m.${q('m', c)}`])} end as ${q('n', c)}`).join(',\n      ')}
+    select m.ts${events ? ', m.rcv' : ''}, ${columns.map((c) => `case when m.${q('m', c)} is null or ${this.ignoreCondition(`m.${q('m', c)}`)} or ${this.ignoreCondition(`m.${q('r', c)}`)} then null else ${d.concat([d.literal(`${c.type.type}:`), `m.${q('m', c)}`])} end as ${q('n', c)}`).join(',\n      ')}
     from (
       select s.*, ${normalized.join(', ')}
-      from (select ${ts} as ts, ${columns.map((c) => `trim(${columnSql(d, c)}) as ${q('r', c)}`).join(', ')} from ${d.relation(source.relation)} r${where ? ` where ${where}` : ''}) s
+      from (select ${ts} as ts${events ? ', r.received_at as rcv' : ''}, ${columns.map((c) => `trim(${columnSql(d, c)}) as ${q('r', c)}`).join(', ')} from ${d.relation(source.relation)} r${where ? ` where ${where}` : ''}) s
       ${joins.join('\n      ')}
     ) m
   ) x
@@ -365,6 +456,7 @@ from (
       const centre = `coalesce(${columns.map(n).join(', ')})`;
       const centreKey = `coalesce(${columns.map(k).join(', ')})`;
       for (const c of columns) {
+        if (events) newNodes.push(`select ${n(c)} as node from ${this.qr(records)} x where ${n(c)} is not null${previous ? ` and x.rcv > ${this.lit(previous)}` : ''}`);
         branches.push(
           `select ${centre} as centre, ${centreKey} as centre_key, ${n(c)} as node, ${k(c)} as node_key, x.rec_min, x.ts, ${d.literal(source.name)} as source
 from ${this.qr(records)} x where ${n(c)} is not null`,
@@ -392,7 +484,11 @@ ${recordsSql}
   group by a, b
 ) l`,
     );
-    return { watermark, records: recordsSql };
+    return {
+      watermark,
+      records: recordsSql,
+      newNodes: newNodes.length ? newNodes.join('\nunion all\n') : `select cast(null as ${d.type('string')}) as node from ${this.q('runs')} where 1 = 0`,
+    };
   }
 
   private ignoreCondition(expr: string): string {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Dialect } from '../warehouse/dialects';
-import { queryValue, type Relation, type Warehouse } from '../warehouse/warehouse';
+import type { Relation, Warehouse } from '../warehouse/warehouse';
 import { windowSeconds, type ComputedTraitConfig, type TraitConfig } from './identity.config';
 import { ignoredSql, normalizedSql } from './normalize';
 import { EVENTS, columnSql, parseReference, timeSql, valueSql, type IdentityPlan, type IdentitySource, type SourceColumn } from './identity-sources';
@@ -34,7 +34,9 @@ export async function buildProfiles(
   now: Date,
   /** SQL of one row per profile (profile_id, first_seen, last_seen) when the caller has it; default: from the graph */
   base?: string,
-): Promise<number> {
+  /** rebuild only the touched profiles' rows (a real-time pass), the others stay as they are */
+  scope?: TouchedScope,
+): Promise<void> {
   const d = warehouse.dialect;
   const token = randomBytes(4).toString('hex');
   const staged: Relation[] = [];
@@ -91,7 +93,7 @@ export async function buildProfiles(
     for (const [name, columns] of needs) {
       const rel = warehouse.scratchRelation(`_profiles_${token}_src${i++}`, profiles);
       staged.push(rel);
-      await warehouse.execute(`create table ${d.relation(rel)} as\n${attributionSql(d, plan.sources.get(name)!, graph, phones, [...columns.values()])}`);
+      await warehouse.execute(`create table ${d.relation(rel)} as\n${attributionSql(d, plan.sources.get(name)!, graph, phones, [...columns.values()], scope)}`);
       attributed.set(name, rel);
     }
     for (const part of traitParts) part(attributed);
@@ -103,13 +105,12 @@ export async function buildProfiles(
       const v = `t${k}.value`;
       return `${ct && ['count', 'count_distinct', 'sum'].includes(ct.function) ? `coalesce(${v}, 0)` : v} as ${d.quoteIdentifier(t.name)}`;
     });
-    await warehouse.replaceTable(
-      profiles,
-      `select p.profile_id, p.first_seen, p.last_seen${traitCols.map((c) => `, ${c}`).join('')}, ${d.timestampLiteral(now)} as updated_at
-from (${base ?? `select profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen from ${g} group by profile_id`}) p
-${joins}`,
-    );
-    return Number(await queryValue(warehouse, `select count(*) from ${d.relation(profiles)}`));
+    const inScope = scope ? ` where profile_id in (select profile_id from ${d.relation(scope.only)})` : '';
+    const select = `select p.profile_id, p.first_seen, p.last_seen${traitCols.map((c) => `, ${c}`).join('')}, ${d.timestampLiteral(now)} as updated_at
+from (${base ?? `select profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen from ${g}${inScope} group by profile_id`}) p
+${joins}`;
+    if (scope) await replaceRows(warehouse, profiles, scope.only, select);
+    else await warehouse.replaceTable(profiles, select);
   } finally {
     for (const rel of staged) await warehouse.execute(d.drop(rel, 'table')).catch(() => undefined);
   }
@@ -123,7 +124,7 @@ ${joins}`,
  * declares; otherwise a single column keeps its own type, and a json path or a property that several
  * streams give is text, so the union has one type per column.
  */
-export async function buildProfileEvents(warehouse: Warehouse, plan: IdentityPlan, graph: Relation, target: Relation, phones: Relation): Promise<number> {
+export async function buildProfileEvents(warehouse: Warehouse, plan: IdentityPlan, graph: Relation, target: Relation, phones: Relation, scope?: TouchedScope): Promise<void> {
   const d = warehouse.dialect;
   const names = [...new Set(plan.events.flatMap((e) => e.properties.map((p) => p.name)))];
   const streamsOf = (name: string) => plan.events.filter((e) => e.properties.some((p) => p.name === name)).length;
@@ -146,32 +147,101 @@ export async function buildProfileEvents(warehouse: Warehouse, plan: IdentityPla
     const props = names.map((name) => (present.includes(name) ? q(name) : `null as ${q(name)}`));
     return `select profile_id, ts as ${q('occurred_at')}, ${d.literal(stream.source.name)} as ${q('source')}, ${[q('event'), ...props].join(', ')}
 from (
-${attributionSql(d, stream.source, graph, phones, cols)}
+${attributionSql(d, stream.source, graph, phones, cols, scope)}
 ) a
-where profile_id is not null and ${q('event')} is not null${filters.join('')}`;
+where profile_id is not null and ${q('event')} is not null${filters.join('')}${scope ? ` and profile_id in (select profile_id from ${d.relation(scope.only)})` : ''}`;
   });
   const columns = [q('profile_id'), q('event'), q('occurred_at'), q('source'), ...names.map(q)].join(', ');
-  await warehouse.replaceTable(
-    target,
-    branches.length
-      ? `select ${columns} from (
+  const select = branches.length
+    ? `select ${columns} from (
 ${branches.join('\nunion all\n')}
 ) e`
-      : `select cast(null as ${d.type('string')}) as profile_id, cast(null as ${d.type('string')}) as event, cast(null as ${d.type('timestamp')}) as occurred_at, cast(null as ${d.type('string')}) as source where 1 = 0`,
-  );
-  return Number(await queryValue(warehouse, `select count(*) from ${d.relation(target)}`));
+    : `select cast(null as ${d.type('string')}) as profile_id, cast(null as ${d.type('string')}) as event, cast(null as ${d.type('timestamp')}) as occurred_at, cast(null as ${d.type('string')}) as source where 1 = 0`;
+  if (scope) await replaceRows(warehouse, target, scope.only, select);
+  else await warehouse.replaceTable(target, select);
+}
+
+/**
+ * What a touched run (a real-time pass) rebuilds: the profiles in `only` (profile_id), from the rows
+ * of each source that belong to one of them (`rows`, staged), not from the whole history.
+ */
+export interface TouchedScope {
+  only: Relation;
+  rows: Map<string, Relation>;
+}
+
+/**
+ * Stages, for each source, the rows attributed to a touched profile. A row belongs to the profile
+ * of its most trusted identifier that is in the graph (attributionSql), so it is in scope when, in
+ * trust order, an identifier is a touched profile's, and every one before it is not in the graph at
+ * all: `t1 or (not g1 and (t2 or (not g2 and …)))`. Plain columns are tested first, in a pass of
+ * their own, so the JSON paths (emails in traits) are parsed only for the rows the plain columns
+ * leave undecided (events without a known user id), not for the whole history.
+ */
+export async function touchedScope(
+  warehouse: Warehouse,
+  plan: IdentityPlan,
+  graph: Relation,
+  phones: Relation,
+  only: Relation,
+  stage: (name: string) => Relation,
+): Promise<TouchedScope> {
+  const d = warehouse.dialect;
+  const g = d.relation(graph);
+  const ids = stage('scope_ids');
+  await warehouse.execute(`create table ${d.relation(ids)} as select g.id_type, g.id_value from ${g} g where g.profile_id in (select profile_id from ${d.relation(only)})`);
+  const rows = new Map<string, Relation>();
+  let i = 0;
+  for (const source of plan.sources.values()) {
+    const ordered = [...source.identifiers].sort((a, b) => a.type.rank - b.type.rank);
+    // per identifier column: is it a touched profile's (t), is it in the graph at all (g)
+    const tests = ordered.map((idf) => {
+      const trimmed = `trim(${columnSql(d, idf)})`;
+      const type = d.literal(idf.type.type);
+      const member = (set: string) =>
+        idf.type.normalize === 'phone'
+          ? `(${trimmed} is not null and ${trimmed} in (select p.raw from ${d.relation(phones)} p join ${set} s on s.id_value = p.value where s.id_type = ${type} and p.country = ${d.literal(idf.type.defaultCountry ?? '')}))`
+          : `(${trimmed} is not null and ${idf.type.normalize === 'email' ? `lower(${trimmed})` : trimmed} in (select id_value from ${set} s where s.id_type = ${type}))`;
+      return { json: idf.path.length > 0, touched: member(d.relation(ids)), known: member(g) };
+    });
+    const chain = (k: number, upTo: number): string => (k >= upTo ? (upTo < tests.length ? '1 = 1' : '1 = 0') : `(${tests[k].touched} or (not ${tests[k].known} and ${chain(k + 1, upTo)}))`);
+    const firstJson = tests.findIndex((x) => x.json);
+    let from = d.relation(source.relation);
+    if (firstJson > 0) {
+      const plain = stage(`scope_${i}_plain`);
+      await warehouse.execute(`create table ${d.relation(plain)} as select r.* from ${from} r where ${chain(0, firstJson)}`);
+      from = d.relation(plain);
+    }
+    const scoped = stage(`scope_${i++}`);
+    await warehouse.execute(`create table ${d.relation(scoped)} as select r.* from ${from} r where ${tests.length ? chain(0, tests.length) : '1 = 0'}`);
+    rows.set(source.name, scoped);
+  }
+  return { only, rows };
+}
+
+/** Replaces the rows of the profiles in `only` with those `select` gives, in one transaction. */
+async function replaceRows(warehouse: Warehouse, table: Relation, only: Relation, select: string): Promise<void> {
+  const d = warehouse.dialect;
+  const columns = (await warehouse.describe(table))?.columns.map((c) => d.quoteIdentifier(c.name));
+  if (!columns) throw new Error(`${d.relation(table)} does not exist: a touched run needs a full run first`);
+  await warehouse.transaction([
+    `delete from ${d.relation(table)} where profile_id in (select profile_id from ${d.relation(only)})`,
+    `insert into ${d.relation(table)} (${columns.join(', ')}) select ${columns.map((c) => `x.${c}`).join(', ')} from (\n${select}\n) x`,
+  ]);
 }
 
 /**
  * A source's rows with the profile each belongs to: the profile of its most trusted identifier
  * that is in the graph (identifiers normalized as resolution does; phones through the number table).
  */
-function attributionSql(d: Dialect, source: IdentitySource, graph: Relation, phones: Relation, columns: Render[]): string {
+function attributionSql(d: Dialect, source: IdentitySource, graph: Relation, phones: Relation, columns: Render[], scope?: TouchedScope): string {
   const g = d.relation(graph);
   const joins: string[] = [];
   const ids: string[] = [];
   const phoneOf = new Map<string, string>();
   const ordered = [...source.identifiers].sort((a, b) => a.type.rank - b.type.rank);
+  // a touched run reads the rows in its scope, which touchedScope staged
+  const rows = (rel: string) => (scope ? d.relation(scope.rows.get(source.name)!) : rel);
   ordered.forEach((idf, k) => {
     const trimmed = `trim(${columnSql(d, idf)})`;
     if (idf.type.normalize === 'phone') {
@@ -186,8 +256,8 @@ function attributionSql(d: Dialect, source: IdentitySource, graph: Relation, pho
   const ts = timeSql(d, source);
   const from =
     source.name === EVENTS
-      ? `(select e.*, row_number() over (partition by e.message_id order by e.received_at) as cdp_copy from ${d.relation(source.relation)} e) r`
-      : `${d.relation(source.relation)} r`;
+      ? `(select e.*, row_number() over (partition by e.message_id order by e.received_at) as cdp_copy from ${rows(d.relation(source.relation))} e) r`
+      : `${rows(d.relation(source.relation))} r`;
   return `select ${ids.length > 1 ? `coalesce(${ids.join(', ')})` : ids[0]} as profile_id, ${ts} as ts${columns.map((c) => `, ${c((ref) => phoneOf.get(ref))}`).join('')}
 from ${from}
 ${joins.join('\n')}${source.name === EVENTS ? '\nwhere r.cdp_copy = 1' : ''}`;

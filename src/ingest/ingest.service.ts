@@ -72,7 +72,12 @@ export class IngestService implements OnModuleInit, BeforeApplicationShutdown {
     const receivedAt = new Date();
     const parsed = parseMessage(type, body, bodyBytes > MAX_MESSAGE_BYTES);
     if ('reason' in parsed) throw new BadRequestException({ statusCode: 400, success: false, message: `${type}: ${parsed.reason}`, errors: [{ reason: parsed.reason }] });
-    await this.writer.submit([toRawEventRow(type, parsed.message, receivedAt, source.id, parsed.message.messageId ?? `api-${randomUUID()}`)]);
+    const committed = this.ws.eventsInFlight(receivedAt);
+    try {
+      await this.writer.submit([toRawEventRow(type, parsed.message, receivedAt, source.id, parsed.message.messageId ?? `api-${randomUUID()}`)]);
+    } finally {
+      committed();
+    }
   }
 
   /** POST /v1/batch: the valid messages are committed; the invalid ones are returned as problems. */
@@ -99,7 +104,14 @@ export class IngestService implements OnModuleInit, BeforeApplicationShutdown {
       if ('reason' in parsed) problems.push({ index, messageId, reason: parsed.reason });
       else rows.push(toRawEventRow(type as MessageType, parsed.message, receivedAt, source.id, parsed.message.messageId ?? `api-${randomUUID()}`));
     });
-    if (rows.length) await this.writer.submit(rows);
+    if (rows.length) {
+      const committed = this.ws.eventsInFlight(receivedAt);
+      try {
+        await this.writer.submit(rows);
+      } finally {
+        committed();
+      }
+    }
     return { accepted: rows.length, problems };
   }
 }

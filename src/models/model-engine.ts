@@ -2,7 +2,7 @@ import type { Workspace } from '../workspace/workspace';
 import { errorMessage } from '../errors/cdp-error';
 import { queryValue, type Relation } from '../warehouse/warehouse';
 import { loadSeed } from '../seeds/seed-loader';
-import { IdentityResolver, type IdentityRunResult } from '../identity/identity-resolver';
+import { IDENTITY_TABLES, IdentityResolver, type IdentityRunResult } from '../identity/identity-resolver';
 import { buildSegment, type SegmentBuildResult } from '../segments/segment-builder';
 import { compileModel, compileSelection, compileTest, displayPath, type CompiledModel } from './compiler';
 import { ModelGraph } from './dag';
@@ -16,6 +16,8 @@ export interface JobOptions {
   vars?: Record<string, unknown>;
   triggeredBy?: 'cli' | 'api' | 'realtime';
   onEvent?: JobListener;
+  /** a pass of the real-time pipeline (RealtimeService): see IdentityRunOptions */
+  realtime?: { touched: boolean; lookbackMs: number; watermarkCap?: Date };
 }
 
 /**
@@ -93,6 +95,9 @@ export class ModelEngine {
       .filter((n) => (which === 'all' || (which === 'models' ? n.kind !== 'seed' : n.kind === 'seed')) && (n.kind !== 'model' || n.config.enabled));
     const failed = new Set<string>();
     const total = nodes.length;
+    // a real-time pass whose identity step rebuilt only the profiles new events touched: the segments
+    // re-evaluate those alone, and the profile index reloads those alone, once at the end
+    let touched: Relation | undefined;
     const schemas = new Set<string>();
     for (const [i, node] of nodes.entries()) {
       const index = i + 1;
@@ -118,15 +123,17 @@ export class ModelEngine {
           if (node.kind === 'seed') {
             rows = await loadSeed(this.ws.warehouse, project, node, (n) => options.onEvent?.({ type: 'progress', node: node.name, rows: n }));
           } else if (node.kind === 'identity') {
-            const run = await new IdentityResolver(this.ws.warehouse, node.plan).run({ full: options.fullRefresh });
+            const rt = options.realtime;
+            const run = await new IdentityResolver(this.ws.warehouse, node.plan).run({ full: options.fullRefresh, touched: rt?.touched, lookbackMs: rt?.lookbackMs, watermarkCap: rt?.watermarkCap });
             rows = run.profiles;
             summary = identitySummary(run);
-            this.ws.notifyProfilesChanged();
+            if (run.scope === 'touched') touched = node.plan.relation(IDENTITY_TABLES.touched);
+            else this.ws.notifyProfilesChanged();
           } else if (node.kind === 'segment') {
-            const built = await buildSegment(this.ws.warehouse, project, node);
+            const built = await buildSegment(this.ws.warehouse, project, node, undefined, touched);
             rows = built.size;
             summary = segmentSummary(built);
-            this.ws.notifyProfilesChanged();
+            if (!touched) this.ws.notifyProfilesChanged();
           } else {
             const compiled = compileModel(project, node, this.ws.warehouse.dialect, await this.isIncremental(node, options.fullRefresh), options.vars);
             compiledPath = compiled.compiledPath;
@@ -158,6 +165,23 @@ export class ModelEngine {
       results.push(result);
       options.onEvent?.({ type: 'done', index, total, node: node.name, what, status: result.status, durationMs: result.durationMs, rows: result.rows, message: result.error, summary: result.summary });
     }
+    if (options.realtime && project.identity) await this.settleTouched(project.identity.plan.relation(IDENTITY_TABLES.touched), touched, failed.size === 0);
+  }
+
+  /**
+   * The end of a real-time pass: the profiles its identity step rebuilt (identity_touched) are
+   * announced to the profile index, and forgotten once every segment of the pass has seen them (a
+   * failed or interrupted pass leaves them for the next one).
+   */
+  private async settleTouched(table: Relation, touched: Relation | undefined, succeeded: boolean): Promise<void> {
+    const wh = this.ws.warehouse;
+    if (!(await wh.describe(table))) return;
+    if (touched) {
+      const ids: string[] = [];
+      for await (const row of wh.query(`select distinct profile_id from ${wh.dialect.relation(table)}`)) ids.push(String(row.profile_id));
+      this.ws.notifyProfilesChanged(ids);
+    }
+    if (succeeded) await wh.execute(wh.dialect.deleteAll(table));
   }
 
   /** Builds one compiled model in the warehouse; returns the rows it now holds (table) or merged (incremental). */
@@ -263,6 +287,7 @@ function identitySummary(run: IdentityRunResult): string {
     n(run.identifiers, 'identifier'),
     ...(run.events ? [n(run.events, 'event')] : []),
     run.mode === 'full' ? 'full' : `${n(run.newLinks, 'new link')}`,
+    ...(run.scope === 'touched' ? [`${n(run.touched ?? 0, 'profile')} rebuilt`] : []),
     ...(run.merges ? [n(run.merges, 'merge')] : []),
     ...(run.blocked ? [n(run.blocked, 'blocked link')] : []),
   ].join(', ');

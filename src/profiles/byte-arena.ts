@@ -1,5 +1,5 @@
 /** Bytes of one large allocation; a text longer than this gets one of its own. */
-const CHUNK_BYTES = 8 * 1024 * 1024;
+export const CHUNK_BYTES = 8 * 1024 * 1024;
 
 /**
  * Append-only UTF-8 storage outside the V8 heap, for the profile index: texts are copied into large

@@ -7,10 +7,20 @@ import { queryValue, type BindValue, type ColumnInfo, type Relation, type Row, t
 export const PROFILE_COLUMNS = ['profile_id', 'first_seen', 'last_seen', 'updated_at'] as const;
 
 /**
+ * How many profile ids one query binds: a patch of the index (or any list) is read in chunks of
+ * this many, so a long list never makes a statement with thousands of placeholders (engines cap
+ * them: PostgreSQL at 65,535, BigQuery's query text at 1 MB).
+ */
+export const PROFILE_IDS_PER_QUERY = 500;
+
+/**
  * The SQL of the profile API, over the tables identity resolution writes to the ingest schema
  * (`cdp` by default; a dataset on BigQuery): identity_graph, profiles, segment_membership (issue 5;
- * optional) and raw_events. Every read takes an optional profile id: without it, it streams the
- * rows of every profile (the index loads them), with it the rows of one (the CLI, uncached events).
+ * optional) and raw_events. Every read takes an optional list of profile ids: without it, it
+ * streams the rows of every profile (the index loads them), with it the rows of those (a patch of
+ * the index after a real-time pass; the CLI's one profile, uncached events). A list is read in
+ * chunks of PROFILE_IDS_PER_QUERY ids, one query each, the ids bound: each chunk's rows come in the
+ * order the read names, and a profile's rows all come in the same chunk.
  */
 export class ProfilesRepository {
   private readonly graph: Relation;
@@ -45,37 +55,38 @@ export class ProfilesRepository {
   }
 
   /** One row per profile: profile_id, first_seen, last_seen, updated_at and the traits. */
-  profileRows(profileId?: string): AsyncIterable<Row> {
-    return this.select(`select * from ${this.rel(this.profiles)}`, profileId);
+  profileRows(profileIds?: readonly string[]): AsyncIterable<Row> {
+    return this.select(`select * from ${this.rel(this.profiles)}`, profileIds);
   }
 
   /** profile_id, id_type, id_value, source, first_seen, last_seen; by profile, then type and value. */
-  identities(profileId?: string): AsyncIterable<Row> {
-    return this.select(`select profile_id, id_type, id_value, source, first_seen, last_seen from ${this.rel(this.graph)}`, profileId, 'profile_id, id_type, id_value');
+  identities(profileIds?: readonly string[]): AsyncIterable<Row> {
+    return this.select(`select profile_id, id_type, id_value, source, first_seen, last_seen from ${this.rel(this.graph)}`, profileIds, 'profile_id, id_type, id_value');
   }
 
   /** Current memberships (exited_at is null): profile_id, segment, entered_at. None when the table does not exist. */
-  async *segments(profileId?: string): AsyncIterable<Row> {
-    if (!(await this.warehouse.describe(this.memberships))) return;
+  async *segments(profileIds?: readonly string[]): AsyncIterable<Row> {
+    if (profileIds?.length === 0 || !(await this.warehouse.describe(this.memberships))) return;
     const sql = `select profile_id, segment, entered_at from ${this.rel(this.memberships)} where exited_at is null`;
-    yield* this.select(sql, profileId, 'profile_id, segment', 'and');
+    yield* this.select(sql, profileIds, 'profile_id, segment', 'and');
   }
 
   /**
-   * The latest `perProfile` events of each profile (or of one), newest first: profile_id, position
-   * (1 = newest), message_id, type, event, name, timestamp, properties, context. An event belongs to
-   * a profile when its user_id is one of the profile's user_id identifiers or its anonymous_id one of
-   * its anonymous_id identifiers (trimmed, as resolution normalizes them); raw_events is at least
-   * once, so each message_id counts once (its first received copy). Profiles come most recently
-   * active first (then by id), so a reader that stops early keeps the ones most likely looked up.
+   * The latest `perProfile` events of each profile (or of the listed ones), newest first:
+   * profile_id, position (1 = newest), message_id, type, event, name, timestamp, properties,
+   * context. An event belongs to a profile when its user_id is one of the profile's user_id
+   * identifiers or its anonymous_id one of its anonymous_id identifiers (trimmed, as resolution
+   * normalizes them); raw_events is at least once, so each message_id counts once (its first
+   * received copy). Profiles come most recently active first (then by id; for a list, within each
+   * chunk), so a reader that stops early keeps the ones most likely looked up.
    */
-  latestEvents(perProfile: number, profileId?: string): AsyncIterable<Row> {
+  latestEvents(perProfile: number, profileIds?: readonly string[]): AsyncIterable<Row> {
     const q = (name: string) => this.warehouse.dialect.quoteIdentifier(name);
     const columns = `e.message_id, e.type, e.event, e.name, e.${q('timestamp')}, e.received_at, e.properties, e.context`;
     const ofType = (type: string, column: string) =>
       `select ids.profile_id, ${columns} from ${this.rel(this.events)} e join ids on ids.id_type = '${type}' and trim(e.${column}) = ids.id_value`;
-    const sql = `with ids as (
-  select profile_id, id_type, id_value from ${this.rel(this.graph)} where id_type in ('user_id', 'anonymous_id')${profileId === undefined ? '' : ' and profile_id = ?'}
+    const sql = (filter: string) => `with ids as (
+  select profile_id, id_type, id_value from ${this.rel(this.graph)} where id_type in ('user_id', 'anonymous_id')${filter}
 ),
 matched as (
   ${ofType('user_id', 'user_id')}
@@ -93,13 +104,27 @@ ranked as (
 )
 select profile_id, position, message_id, type, event, name, ${q('timestamp')}, properties, context from ranked where position <= ?
 order by latest desc, profile_id, position`;
-    const params: BindValue[] = profileId === undefined ? [perProfile] : [profileId, perProfile];
-    return this.warehouse.query(sql, params);
+    return this.eachChunk(profileIds, (filter, ids) => this.warehouse.query(sql(filter && ` and ${filter}`), [...ids, perProfile]));
   }
 
-  private select(sql: string, profileId: string | undefined, orderBy?: string, join: 'where' | 'and' = 'where'): AsyncIterable<Row> {
-    const filter = profileId === undefined ? '' : ` ${join} profile_id = ?`;
-    return this.warehouse.query(`${sql}${filter}${orderBy ? ` order by ${orderBy}` : ''}`, profileId === undefined ? [] : [profileId]);
+  private select(sql: string, profileIds: readonly string[] | undefined, orderBy?: string, join: 'where' | 'and' = 'where'): AsyncIterable<Row> {
+    const order = orderBy ? ` order by ${orderBy}` : '';
+    return this.eachChunk(profileIds, (filter, ids) => this.warehouse.query(`${sql}${filter && ` ${join} ${filter}`}${order}`, ids));
+  }
+
+  /**
+   * Runs `query` once without a filter (no list: every profile), or once per chunk of the list with
+   * the filter `profile_id in (?, …)` and the chunk's ids to bind first; rows stream chunk after chunk.
+   */
+  private async *eachChunk(profileIds: readonly string[] | undefined, query: (filter: string, ids: BindValue[]) => AsyncIterable<Row>): AsyncIterable<Row> {
+    if (profileIds === undefined) {
+      yield* query('', []);
+      return;
+    }
+    for (let at = 0; at < profileIds.length; at += PROFILE_IDS_PER_QUERY) {
+      const ids = profileIds.slice(at, at + PROFILE_IDS_PER_QUERY);
+      yield* query(`profile_id in (${ids.map(() => '?').join(', ')})`, ids);
+    }
   }
 
   private rel(relation: Relation): string {

@@ -6,7 +6,7 @@ import { Workspace } from '../workspace/workspace';
 import { eventJson, renderProfile, renderProfileWith } from './profile-document';
 import { ProfileIndex } from './profile-index';
 import { describeRef, ProfileRefs, type ProfileRef } from './profile-ref';
-import { ProfilesRepository } from './profiles.repository';
+import { PROFILE_IDS_PER_QUERY, ProfilesRepository } from './profiles.repository';
 import { DEFAULT_EVENTS } from './profiles.schemas';
 
 export class ProfileNotFoundError extends CdpError {
@@ -47,10 +47,20 @@ const notBuilt = (config: Pick<CdpConfig, 'ingest'>) =>
 export const EVENT_BUDGET_BYTES = 256 * 1024 * 1024;
 
 /**
+ * A patch of more than this share of the profiles is a whole load instead (which reads every table
+ * once, where a patch reads each once per PROFILE_IDS_PER_QUERY ids and, for the events, scans
+ * raw_events each time). A patch of at most PROFILE_IDS_PER_QUERY ids stays a patch however small
+ * the index: it reads each table once too, the profiles' rows only.
+ */
+export const PATCH_MAX_SHARE = 0.2;
+
+/**
  * Profile lookups for the API, from an in-memory ProfileIndex. The index loads when the service
  * starts (in the background: the service answers at once, profiles with a 503 until loaded; this
- * also picks up tables a CLI process built while the service was down) and again on each
- * Workspace.notifyProfilesChanged(), beside the old one: lookups meanwhile use the old index.
+ * also picks up tables a CLI process built while the service was down) and follows each
+ * Workspace.notifyProfilesChanged(): without ids by a whole load, beside the old index (lookups
+ * meanwhile use the old one); with ids (a real-time pass) by a patch of those profiles, within
+ * about the time their queries take.
  */
 @Injectable()
 export class ProfilesService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -59,8 +69,13 @@ export class ProfilesService implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly repo: ProfilesRepository;
   private index: ProfileIndex | undefined;
   private unavailable = new ProfilesUnavailableError('the profile index is loading; try again in a moment', 1);
-  private loading: Promise<void> | undefined;
-  private reloadAgain = false;
+  /** the load or patch running, with whatever was asked meanwhile */
+  private running: Promise<void> | undefined;
+  /** what was asked and not started yet: a whole load, or a patch of these profiles */
+  private wholeDue = false;
+  private readonly idsDue = new Set<string>();
+  private lastLoadMs = 0;
+  private lastLoadEnd = -Infinity;
   private readonly closing = new AbortController();
   private unsubscribe = () => {};
 
@@ -70,7 +85,7 @@ export class ProfilesService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   onApplicationBootstrap(): void {
-    this.unsubscribe = this.ws.onProfilesChanged(() => void this.reload());
+    this.unsubscribe = this.ws.onProfilesChanged((profileIds) => void this.refresh(profileIds));
     void this.reload();
   }
 
@@ -78,39 +93,75 @@ export class ProfilesService implements OnApplicationBootstrap, OnModuleDestroy 
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe();
     this.closing.abort();
-    await this.loading;
+    await this.running;
+  }
+
+  /** Loads a new index whole and swaps it in (see refresh). */
+  reload(): Promise<void> {
+    return this.refresh();
   }
 
   /**
-   * Loads a new index and swaps it in. Calls during a load are folded into one more load after it
-   * (the tables may have changed after it read them); the promise settles when that one is done.
-   * Back-to-back loads (a real-time pipeline rebuilding profiles every few seconds) rest as long as
-   * the last load took before the next one, so the index never takes more than half a core from
-   * the pipeline it is following.
+   * Brings the index up to date: without ids by a whole load, with ids by a patch of those
+   * profiles. One load or patch runs at a time; what is asked meanwhile is folded into the next
+   * one (the tables may have changed after the running one read them): the ids into one set, and
+   * a whole load takes them all (it reads every profile). The promise settles when nothing asked
+   * is left to do.
+   *
+   * Back-to-back whole loads (identity resolution or segments rebuilding every few seconds) rest as
+   * long as the last load took before the next one, so the index never takes more than half a core
+   * from the pipeline it is following. Patches do not rest (a real-time pass changes a handful of
+   * profiles, and its effect should show within about its own latency), but one of more than
+   * PATCH_MAX_SHARE of the profiles is a whole load, and so is the next step after a patch leaves
+   * the index due for compaction (ProfileIndex.compactionDue).
    */
-  reload(): Promise<void> {
-    if (this.loading) {
-      this.reloadAgain = true;
-      return this.loading;
-    }
-    this.loading = (async () => {
-      let first = true;
-      do {
-        if (!first) await this.rest(this.lastLoadMs);
-        first = false;
-        this.reloadAgain = false;
-        const t0 = performance.now();
-        await this.loadOnce();
-        this.lastLoadMs = performance.now() - t0;
-      } while (this.reloadAgain && !this.closing.signal.aborted);
-    })().finally(() => (this.loading = undefined));
-    return this.loading;
+  refresh(profileIds?: readonly string[]): Promise<void> {
+    if (profileIds === undefined) this.wholeDue = true;
+    else for (const id of profileIds) this.idsDue.add(id);
+    if (!this.running && !this.due()) return Promise.resolve();
+    return (this.running ??= this.drain());
   }
 
-  private lastLoadMs = 0;
+  private due(): boolean {
+    return this.wholeDue || this.idsDue.size > 0;
+  }
+
+  /**
+   * Runs what is due until nothing is. It always awaits before its `finally`, so `running` is set
+   * by then; and the last check of due() and the reset of `running` happen in one synchronous step,
+   * so a refresh() either joins this drain or starts the next one.
+   */
+  private async drain(): Promise<void> {
+    try {
+      do {
+        await this.step();
+      } while (this.due() && !this.closing.signal.aborted);
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async step(): Promise<void> {
+    const index = this.index;
+    if (index && !this.wholeDue && this.idsDue.size <= Math.max(PATCH_MAX_SHARE * index.stats.profiles, PROFILE_IDS_PER_QUERY)) {
+      const ids = [...this.idsDue];
+      this.idsDue.clear();
+      await this.patchOnce(index, ids);
+      return;
+    }
+    // rest first: what is asked meanwhile folds into this load
+    await this.rest(this.lastLoadEnd + this.lastLoadMs - performance.now());
+    this.wholeDue = false;
+    this.idsDue.clear();
+    const t0 = performance.now();
+    await this.loadOnce();
+    this.lastLoadEnd = performance.now();
+    this.lastLoadMs = this.lastLoadEnd - t0;
+  }
 
   private rest(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      if (ms <= 0 || this.closing.signal.aborted) return resolve();
       const timer = setTimeout(resolve, ms);
       this.closing.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
     });
@@ -147,13 +198,39 @@ export class ProfilesService implements OnApplicationBootstrap, OnModuleDestroy 
       if (!this.index) this.unavailable = new ProfilesUnavailableError(`the profile index could not be loaded: ${errorMessage(e)}`);
     }
   }
+
+  /** Patches the index; a patch that cannot do, or fails, or leaves the index due for compaction, makes a whole load due. */
+  private async patchOnce(index: ProfileIndex, profileIds: string[]): Promise<void> {
+    try {
+      if (!(await index.patch(this.repo, profileIds, this.closing.signal))) {
+        this.logger.log('the profile tables changed shape (or are gone): the profile index loads whole');
+        this.wholeDue = true;
+        return;
+      }
+      const s = index.stats;
+      this.logger.debug(`profile index patched: ${profileIds.length} profiles in ${s.patchMs} ms`);
+      if (index.compactionDue()) {
+        this.logger.log(
+          `profile index: ${Math.round((s.bytes - s.liveBytes) / 2 ** 20)} MB of replaced JSON beside ${Math.round(s.liveBytes / 2 ** 20)} MB live, ` +
+            `${Math.round(s.eventBytes / 2 ** 20)} MB of events; it loads whole`,
+        );
+        this.wholeDue = true;
+      }
+    } catch (e) {
+      if (this.closing.signal.aborted) return;
+      // a patch changes the index only in its last, synchronous step: it stopped before, and those
+      // profiles stay behind until the load
+      this.logger.error(`could not patch the profile index (${profileIds.length} profiles): ${errorMessage(e)}; it loads whole`);
+      this.wholeDue = true;
+    }
+  }
 }
 
 /** The latest `count` events of one profile, from the warehouse. */
 async function latestEvents(repo: ProfilesRepository, profileId: string, count: number): Promise<string[]> {
   const events: string[] = [];
   if (count === 0) return events;
-  for await (const row of repo.latestEvents(count, profileId)) events.push(eventJson(row));
+  for await (const row of repo.latestEvents(count, [profileId])) events.push(eventJson(row));
   return events;
 }
 

@@ -7,6 +7,8 @@ import { IDENTITY_TABLES, toDate } from '../identity/identity-resolver';
 import { rawEventsRelation } from '../ingest/raw-events';
 import { createLogger } from '../logging/logger';
 import { ModelEngine } from '../models/model-engine';
+import { RunHistoryRepository } from '../models/run-history.repository';
+import { EVENTS } from '../identity/identity-sources';
 import { IDENTITY_NODE, type Project } from '../models/project';
 import { listSyncs } from '../syncs/sync-catalog';
 import { queryAll } from '../warehouse/warehouse';
@@ -57,6 +59,7 @@ export interface RealtimeStatus {
 export class RealtimeService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger: Logger;
   private readonly engine: ModelEngine;
+  private readonly history: RunHistoryRepository;
   private segments: string[] = [];
   private active = false;
   private running: Promise<void> | undefined;
@@ -75,6 +78,7 @@ export class RealtimeService implements OnApplicationBootstrap, OnApplicationShu
   ) {
     this.logger = createLogger(config).child({ module: 'realtime' });
     this.engine = new ModelEngine(ws);
+    this.history = new RunHistoryRepository(ws.store);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -104,12 +108,11 @@ export class RealtimeService implements OnApplicationBootstrap, OnApplicationShu
   async refresh(): Promise<void> {
     await this.ws.refreshSegments();
     const project = this.ws.project();
-    const realtimeSyncSources = (await listSyncs(this.ws))
-      .map((e) => e.definition)
-      .filter((d) => d.enabled && d.schedule === 'realtime' && 'segment' in d.source)
-      .map((d) => ('segment' in d.source ? d.source.segment : ''));
+    const realtimeSyncs = (await listSyncs(this.ws)).map((e) => e.definition).filter((d) => d.enabled && d.schedule === 'realtime');
+    const realtimeSyncSources = realtimeSyncs.flatMap((d) => ('segment' in d.source ? [d.source.segment] : []));
     this.segments = realtimeSegments(project, realtimeSyncSources);
-    this.active = project.identity !== undefined && this.segments.length > 0;
+    // event-forwarding syncs need passes too: they send after the identity step (fresh traits)
+    this.active = project.identity !== undefined && (this.segments.length > 0 || realtimeSyncs.length > 0);
   }
 
   /** Asks for a pass soon (after the debounce), or right after the one running. */
@@ -142,13 +145,18 @@ export class RealtimeService implements OnApplicationBootstrap, OnApplicationShu
   private async pass(): Promise<void> {
     const project = this.ws.project();
     if (!project.identity) return;
-    const { behind } = await this.backlog(project);
-    if (behind === 0) return; // nothing new (or nothing built yet)
+    const { behind, pending } = await this.backlog(project);
+    if (behind === 0 && pending === 0) return; // nothing new (or nothing built yet)
     const started = new Date();
     const t0 = performance.now();
     const nodes = [IDENTITY_NODE, ...this.segments];
     try {
-      const job = await this.engine.build({ select: nodes, triggeredBy: 'realtime' });
+      const touched = await this.onlyEventsChanged(project);
+      const job = await this.engine.build({
+        select: nodes,
+        triggeredBy: 'realtime',
+        realtime: { touched, lookbackMs: this.config.realtime.lookback_seconds * 1000, watermarkCap: this.ws.oldestEventInFlight() },
+      });
       const failed = job.results.find((r) => r.status === 'error' || r.status === 'fail');
       if (failed) throw new Error(`${failed.node}: ${failed.error ?? failed.status}`);
       this.lastPass = { startedAt: started.toISOString(), durationMs: Math.round(performance.now() - t0), status: 'success', nodes };
@@ -163,19 +171,40 @@ export class RealtimeService implements OnApplicationBootstrap, OnApplicationShu
     }
   }
 
-  /** Committed events identity resolution has not read: how many, and since when. */
-  private async backlog(project: Project): Promise<{ behind: number; oldest: Date | null; built: boolean }> {
+  /**
+   * Whether only events changed since the last identity run: then a pass rebuilds only the profiles
+   * they touch. When a model or seed that identity reads was rebuilt since (by a build of this or
+   * another process), the pass rebuilds every profile, as a build would.
+   */
+  private async onlyEventsChanged(project: Project): Promise<boolean> {
+    const sources = [...project.identity!.plan.sources.keys()].filter((name) => name !== EVENTS);
+    if (sources.length === 0) return true;
+    const last = await this.history.lastRuns([IDENTITY_NODE, ...sources]);
+    const identity = last.get(IDENTITY_NODE);
+    if (!identity) return false;
+    return sources.every((name) => {
+      const run = last.get(name);
+      return !run || run.status === 'skipped' || run.startedAt < identity.startedAt;
+    });
+  }
+
+  /** Committed events identity resolution has not read: how many, and since when; profiles a failed pass left for the segments. */
+  private async backlog(project: Project): Promise<{ behind: number; oldest: Date | null; built: boolean; pending: number }> {
     const wh = this.ws.warehouse;
     const d = wh.dialect;
     const raw = d.relation(rawEventsRelation(this.config.ingest.schema, modelSchema(this.config.warehouse).database));
     const runs = project.identity!.plan.relation(IDENTITY_TABLES.runs);
     // until a build has run identity resolution once, the pipeline waits (it keeps built profiles fresh)
-    if (!(await wh.describe(runs))) return { behind: 0, oldest: null, built: false };
-    const [run] = await queryAll(wh, `select count(*) as n, max(events_watermark) as w from ${d.relation(runs)}`);
-    if (Number(run?.n ?? 0) === 0) return { behind: 0, oldest: null, built: false };
+    if (!(await wh.describe(runs))) return { behind: 0, oldest: null, built: false, pending: 0 };
+    const touched = project.identity!.plan.relation(IDENTITY_TABLES.touched);
+    const [run] = await queryAll(
+      wh,
+      `select count(*) as n, max(events_watermark) as w${(await wh.describe(touched)) ? `, (select count(*) from ${d.relation(touched)}) as pending` : ''} from ${d.relation(runs)}`,
+    );
+    if (Number(run?.n ?? 0) === 0) return { behind: 0, oldest: null, built: false, pending: 0 };
     const where = run.w == null ? '' : ' where received_at > ?';
     const [row] = await queryAll(wh, `select count(*) as n, min(received_at) as oldest from ${raw}${where}`, run.w == null ? [] : [toDate(run.w)]);
-    return { behind: Number(row?.n ?? 0), oldest: row?.oldest == null ? null : toDate(row.oldest), built: true };
+    return { behind: Number(row?.n ?? 0), oldest: row?.oldest == null ? null : toDate(row.oldest), built: true, pending: Number(run.pending ?? 0) };
   }
 
   /** The pipeline's state and backlog (GET /health). */

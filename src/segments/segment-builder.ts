@@ -103,8 +103,20 @@ export function membersSql(warehouse: Warehouse, node: SegmentNode | ModelNode, 
 /**
  * Builds one segment (a tree segment, or a SQL segment model already materialized): its member
  * table (tree segments), entries and exits, and a run row, at time `now`.
+ *
+ * `only` (profile_id): a real-time pass re-evaluates a tree segment for these profiles alone (those
+ * whose graph, traits or events changed): their rows of the member table are replaced and only their
+ * stays open or close; everyone else keeps their membership as it is. The conditions read a copy of
+ * those profiles' rows, so the cost follows the profiles touched, not the table. A run row is written
+ * only when someone entered or exited.
  */
-export async function buildSegment(warehouse: Warehouse, project: Project, node: SegmentNode | ModelNode, now = new Date()): Promise<SegmentBuildResult> {
+export async function buildSegment(
+  warehouse: Warehouse,
+  project: Project,
+  node: SegmentNode | ModelNode,
+  now = new Date(),
+  only?: Relation,
+): Promise<SegmentBuildResult> {
   const d = warehouse.dialect;
   const membership = segmentTable(project, 'membership');
   const runs = segmentTable(project, 'runs');
@@ -112,34 +124,81 @@ export async function buildSegment(warehouse: Warehouse, project: Project, node:
   await warehouse.execute(d.createTableFromColumns(membership, MEMBERSHIP_COLUMNS, { ifNotExists: true }));
   await warehouse.execute(d.createTableFromColumns(runs, RUN_COLUMNS, { ifNotExists: true }));
 
-  const ctx = await segmentContext(warehouse, project, now);
-  const members = membersSql(warehouse, node, ctx);
-  const stage = warehouse.scratchRelation(`_segment_${randomBytes(4).toString('hex')}`, membership);
+  // touched profiles alone: only for a tree segment already built (else, the whole segment)
+  const touched = only && node.kind === 'segment' && (await warehouse.describe(node.relation)) ? only : undefined;
+  const token = randomBytes(4).toString('hex');
+  const staged: Relation[] = [];
+  let ctx = await segmentContext(warehouse, project, now);
+  const stage = warehouse.scratchRelation(`_segment_${token}`, membership);
   const s = d.relation(stage);
   const m = d.relation(membership);
   const name = d.literal(node.name);
   const at = d.timestampLiteral(now);
   const sameGroup = `coalesce(x.split_group, '') = coalesce(m.split_group, '')`;
+  const size = touched ? `(select count(*) from ${d.relation(node.relation)})` : `(select count(*) from ${s})`;
+  const inScope = touched ? `\n  and profile_id in (select profile_id from ${d.relation(touched)})` : '';
   try {
+    if (touched) ctx = await touchedContext(warehouse, ctx, touched, membership, token, staged);
+    const members = membersSql(warehouse, node, ctx);
     await warehouse.execute(`create table ${s} as\nselect distinct profile_id, split_group from (\n${members.sql}\n) x`, members.params);
+    const memberTable =
+      node.kind !== 'segment'
+        ? []
+        : touched
+          ? [
+              `delete from ${d.relation(node.relation)} where profile_id in (select profile_id from ${d.relation(touched)})`,
+              `insert into ${d.relation(node.relation)} (profile_id, split_group) select profile_id, split_group from ${s}`,
+            ]
+          : d.createTable(node.relation, `select profile_id, split_group from ${s}`);
     await warehouse.transaction([
-      ...(node.kind === 'segment' ? d.createTable(node.relation, `select profile_id, split_group from ${s}`) : []),
+      ...memberTable,
       // exits: open stays whose profile is no longer a member (or is, in another split group)
       `update ${m} set exited_at = ${at}
-where segment = ${name} and exited_at is null
+where segment = ${name} and exited_at is null${inScope}
   and not exists (select 1 from ${s} x where x.profile_id = ${m}.profile_id and coalesce(x.split_group, '') = coalesce(${m}.split_group, ''))`,
       // entries: members without an open stay
       `insert into ${m} (segment, profile_id, split_group, entered_at, exited_at)
 select ${name}, x.profile_id, x.split_group, ${at}, null from ${s} x
 where not exists (select 1 from ${m} m where m.segment = ${name} and m.exited_at is null and m.profile_id = x.profile_id and ${sameGroup})`,
       `insert into ${d.relation(runs)} (segment, run_at, size, entered, exited)
-select ${name}, ${at}, (select count(*) from ${s}),
-  (select count(*) from ${m} where segment = ${name} and entered_at = ${at}),
-  (select count(*) from ${m} where segment = ${name} and exited_at = ${at})`,
+select ${name}, ${at}, c.size, c.entered, c.exited from (
+  select ${size} as size,
+    (select count(*) from ${m} where segment = ${name} and entered_at = ${at}) as entered,
+    (select count(*) from ${m} where segment = ${name} and exited_at = ${at}) as exited
+) c${touched ? '\nwhere c.entered + c.exited > 0' : ''}`,
     ]);
   } finally {
-    await warehouse.execute(d.drop(stage, 'table')).catch(() => undefined);
+    for (const rel of [stage, ...staged]) await warehouse.execute(d.drop(rel, 'table')).catch(() => undefined);
+  }
+  if (touched) {
+    const [row] = await queryAll(
+      warehouse,
+      `select ${size} as size, (select count(*) from ${m} where segment = ? and entered_at = ${at}) as entered, (select count(*) from ${m} where segment = ? and exited_at = ${at}) as exited`,
+      [node.name, node.name],
+    );
+    return { size: Number(row?.size ?? 0), entered: Number(row?.entered ?? 0), exited: Number(row?.exited ?? 0) };
   }
   const [row] = await queryAll(warehouse, `select size, entered, exited from ${d.relation(runs)} where segment = ? and run_at = ${at}`, [node.name]);
   return { size: Number(row?.size ?? 0), entered: Number(row?.entered ?? 0), exited: Number(row?.exited ?? 0) };
+}
+
+/** The compile context over copies of the touched profiles' rows of `profiles` and `profile_events`. */
+async function touchedContext(
+  warehouse: Warehouse,
+  ctx: SegmentCompileContext,
+  only: Relation,
+  near: Relation,
+  token: string,
+  staged: Relation[],
+): Promise<SegmentCompileContext> {
+  const d = warehouse.dialect;
+  const copy = async (from: Relation, suffix: string): Promise<Relation> => {
+    const rel = warehouse.scratchRelation(`_segment_${token}_${suffix}`, near);
+    staged.push(rel);
+    await warehouse.execute(`create table ${d.relation(rel)} as select * from ${d.relation(from)} where profile_id in (select profile_id from ${d.relation(only)})`);
+    return rel;
+  };
+  const profiles = await copy(ctx.profiles, 'p');
+  const events = ctx.events ? { ...ctx.events, relation: await copy(ctx.events.relation, 'e') } : undefined;
+  return { ...ctx, profiles, events };
 }

@@ -72,14 +72,19 @@ export class Workspace {
   /**
    * Says that the profile tables (identity_graph, profiles, segment_membership) were rewritten in
    * this process: identity resolution and segment runs call it after they commit, and the service's
-   * profile index reloads. Listeners run synchronously and must not throw.
+   * profile index follows. Without `profileIds` anything may have changed (the index reloads
+   * whole); with them only these profiles changed (the real-time pipeline's passes: the index
+   * patches them), some perhaps no longer existing (merged into another: list that one too, it
+   * holds their identifiers now). An empty list says nothing. Listeners run synchronously and must
+   * not throw.
    */
-  notifyProfilesChanged(): void {
-    this.signals.emit(PROFILES_CHANGED);
+  notifyProfilesChanged(profileIds?: readonly string[]): void {
+    if (profileIds?.length === 0) return;
+    this.signals.emit(PROFILES_CHANGED, profileIds);
   }
 
-  /** Calls `listener` after each notifyProfilesChanged(); returns the function that unsubscribes. */
-  onProfilesChanged(listener: () => void): () => void {
+  /** Calls `listener` after each notifyProfilesChanged(), with its ids if it had some; returns the function that unsubscribes. */
+  onProfilesChanged(listener: (profileIds?: readonly string[]) => void): () => void {
     this.signals.on(PROFILES_CHANGED, listener);
     return () => this.signals.off(PROFILES_CHANGED, listener);
   }
@@ -98,9 +103,37 @@ export class Workspace {
     return () => this.signals.off(NODES_BUILT, listener);
   }
 
+  /** receivedAt (ms) of events not committed yet → how many requests */
+  private readonly inFlight = new Map<number, number>();
+
   /** Says that the tracking API committed new events to raw_events (the real-time pipeline wakes up). */
   notifyEventsCommitted(count: number): void {
     if (count > 0) this.signals.emit(EVENTS_COMMITTED, count);
+  }
+
+  /**
+   * Says that the tracking API received events at `receivedAt` that are not committed yet; call the
+   * function it returns once they are (or failed). The real-time pipeline keeps its watermark below
+   * the oldest such time, so an event that commits after a later one is never skipped.
+   */
+  eventsInFlight(receivedAt: Date): () => void {
+    const t = receivedAt.getTime();
+    this.inFlight.set(t, (this.inFlight.get(t) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.inFlight.get(t) ?? 1) - 1;
+      if (n > 0) this.inFlight.set(t, n);
+      else this.inFlight.delete(t);
+    };
+  }
+
+  /** The oldest receivedAt of events not committed yet (see eventsInFlight), if any. */
+  oldestEventInFlight(): Date | undefined {
+    let oldest = Infinity;
+    for (const t of this.inFlight.keys()) if (t < oldest) oldest = t;
+    return oldest === Infinity ? undefined : new Date(oldest);
   }
 
   /** Calls `listener` after each notifyEventsCommitted(); returns the function that unsubscribes. */

@@ -10,6 +10,8 @@ create table if not exists `demo-project`.`cdp`.`identity_blocked_edges` (`run_i
 
 create table if not exists `demo-project`.`cdp`.`identity_phone_numbers` (`raw` STRING, `country` STRING, `value` STRING);
 
+create table if not exists `demo-project`.`cdp`.`identity_touched` (`profile_id` STRING, `run_id` STRING);
+
 create table if not exists `demo-project`.`cdp`.`identity_runs` (`run_id` STRING, `started_at` TIMESTAMP, `finished_at` TIMESTAMP, `mode` STRING, `config_hash` STRING, `events_watermark` TIMESTAMP, `links` INT64, `new_links` INT64, `recomputed` INT64, `identifiers` INT64, `profiles` INT64, `merges` INT64, `blocked` INT64, `rounds` INT64);
 
 select config_hash, events_watermark from `demo-project`.`cdp`.`identity_runs` order by started_at desc limit 1;
@@ -26,20 +28,20 @@ drop table if exists `demo-project`.`cdp`.`_identity_<token>_records0`;
 create table `demo-project`.`cdp`.`_identity_<token>_records0` as
 select x.*, least(coalesce(x.`k0`, 9223372036854775807), coalesce(x.`k1`, 9223372036854775807), coalesce(x.`k2`, 9223372036854775807), coalesce(x.`k3`, 9223372036854775807), coalesce(x.`k4`, 9223372036854775807)) as rec_min
 from (
-  select x.ts, x.`n0`, case when x.`n0` is not null then (0 + (farm_fingerprint(x.`n0`) & 72057594037927935)) end as `k0`,
+  select x.ts, x.rcv, x.`n0`, case when x.`n0` is not null then (0 + (farm_fingerprint(x.`n0`) & 72057594037927935)) end as `k0`,
     x.`n1`, case when x.`n1` is not null then (72057594037927936 + (farm_fingerprint(x.`n1`) & 72057594037927935)) end as `k1`,
     x.`n2`, case when x.`n2` is not null then (72057594037927936 + (farm_fingerprint(x.`n2`) & 72057594037927935)) end as `k2`,
     x.`n3`, case when x.`n3` is not null then (144115188075855872 + (farm_fingerprint(x.`n3`) & 72057594037927935)) end as `k3`,
     x.`n4`, case when x.`n4` is not null then (216172782113783808 + (farm_fingerprint(x.`n4`) & 72057594037927935)) end as `k4`
   from (
-    select m.ts, case when m.`m0` is null or (lower(m.`m0`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m0`, '(?i)^0+$') or regexp_contains(m.`m0`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r0`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r0`, '(?i)^0+$') or regexp_contains(m.`r0`, '(?i)@example\\.(com|org|net)$')) then null else concat('user_id:', m.`m0`) end as `n0`,
+    select m.ts, m.rcv, case when m.`m0` is null or (lower(m.`m0`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m0`, '(?i)^0+$') or regexp_contains(m.`m0`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r0`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r0`, '(?i)^0+$') or regexp_contains(m.`r0`, '(?i)@example\\.(com|org|net)$')) then null else concat('user_id:', m.`m0`) end as `n0`,
       case when m.`m1` is null or (lower(m.`m1`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m1`, '(?i)^0+$') or regexp_contains(m.`m1`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r1`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r1`, '(?i)^0+$') or regexp_contains(m.`r1`, '(?i)@example\\.(com|org|net)$')) then null else concat('email:', m.`m1`) end as `n1`,
       case when m.`m2` is null or (lower(m.`m2`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m2`, '(?i)^0+$') or regexp_contains(m.`m2`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r2`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r2`, '(?i)^0+$') or regexp_contains(m.`r2`, '(?i)@example\\.(com|org|net)$')) then null else concat('email:', m.`m2`) end as `n2`,
       case when m.`m3` is null or (lower(m.`m3`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m3`, '(?i)^0+$') or regexp_contains(m.`m3`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r3`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r3`, '(?i)^0+$') or regexp_contains(m.`r3`, '(?i)@example\\.(com|org|net)$')) then null else concat('phone:', m.`m3`) end as `n3`,
       case when m.`m4` is null or (lower(m.`m4`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`m4`, '(?i)^0+$') or regexp_contains(m.`m4`, '(?i)@example\\.(com|org|net)$')) or (lower(m.`r4`) in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_contains(m.`r4`, '(?i)^0+$') or regexp_contains(m.`r4`, '(?i)@example\\.(com|org|net)$')) then null else concat('anonymous_id:', m.`m4`) end as `n4`
     from (
       select s.*, nullif(s.`r0`, '') as `m0`, case when lower(s.`r1`) like '_%@_%.%' and lower(s.`r1`) not like '%@%@%' and lower(s.`r1`) not like '%.' and lower(s.`r1`) not like '% %' then lower(s.`r1`) end as `m1`, case when lower(s.`r2`) like '_%@_%.%' and lower(s.`r2`) not like '%@%@%' and lower(s.`r2`) not like '%.' and lower(s.`r2`) not like '% %' then lower(s.`r2`) end as `m2`, p3.value as `m3`, nullif(s.`r4`, '') as `m4`
-      from (select cast(r.`timestamp` as TIMESTAMP) as ts, trim(cast(r.`user_id` as STRING)) as `r0`, trim(json_value(r.`traits`, '$.email')) as `r1`, trim(json_value(r.`context`, '$.traits.email')) as `r2`, trim(json_value(r.`traits`, '$.phone')) as `r3`, trim(cast(r.`anonymous_id` as STRING)) as `r4` from `demo-project`.`cdp`.`raw_events` r) s
+      from (select cast(r.`timestamp` as TIMESTAMP) as ts, r.received_at as rcv, trim(cast(r.`user_id` as STRING)) as `r0`, trim(json_value(r.`traits`, '$.email')) as `r1`, trim(json_value(r.`context`, '$.traits.email')) as `r2`, trim(json_value(r.`traits`, '$.phone')) as `r3`, trim(cast(r.`anonymous_id` as STRING)) as `r4` from `demo-project`.`cdp`.`raw_events` r) s
       left join `demo-project`.`cdp`.`identity_phone_numbers` p3 on p3.raw = s.`r3` and p3.country = 'GB'
     ) m
   ) x
@@ -485,8 +487,6 @@ select profile_id, value from (
 
 -- commit;
 
-select count(*) from `demo-project`.`cdp`.`profiles`;
-
 drop table if exists `demo-project`.`cdp`.`_profiles_<token>_src0`;
 
 drop table if exists `demo-project`.`cdp`.`_profiles_<token>_src1`;
@@ -547,6 +547,8 @@ where profile_id is not null and `event` is not null and `cdp_where0` in (false)
 ) e;
 
 -- commit;
+
+select count(*) from `demo-project`.`cdp`.`profiles`;
 
 select count(*) from `demo-project`.`cdp`.`profile_events`;
 

@@ -10,6 +10,8 @@ create table if not exists "cdp"."identity_blocked_edges" ("run_id" varchar, "co
 
 create table if not exists "cdp"."identity_phone_numbers" ("raw" varchar, "country" varchar, "value" varchar);
 
+create table if not exists "cdp"."identity_touched" ("profile_id" varchar, "run_id" varchar);
+
 create table if not exists "cdp"."identity_runs" ("run_id" varchar, "started_at" timestamp, "finished_at" timestamp, "mode" varchar, "config_hash" varchar, "events_watermark" timestamp, "links" bigint, "new_links" bigint, "recomputed" bigint, "identifiers" bigint, "profiles" bigint, "merges" bigint, "blocked" bigint, "rounds" integer);
 
 select config_hash, events_watermark from "cdp"."identity_runs" order by started_at desc limit 1;
@@ -26,20 +28,20 @@ drop table if exists "cdp_scratch"."main"."_identity_<token>_records0";
 create table "cdp_scratch"."main"."_identity_<token>_records0" as
 select x.*, least(coalesce(x."k0", 9223372036854775807), coalesce(x."k1", 9223372036854775807), coalesce(x."k2", 9223372036854775807), coalesce(x."k3", 9223372036854775807), coalesce(x."k4", 9223372036854775807)) as rec_min
 from (
-  select x.ts, x."n0", case when x."n0" is not null then (0 + cast(hash(x."n0") >> 8 as bigint)) end as "k0",
+  select x.ts, x.rcv, x."n0", case when x."n0" is not null then (0 + cast(hash(x."n0") >> 8 as bigint)) end as "k0",
     x."n1", case when x."n1" is not null then (72057594037927936 + cast(hash(x."n1") >> 8 as bigint)) end as "k1",
     x."n2", case when x."n2" is not null then (72057594037927936 + cast(hash(x."n2") >> 8 as bigint)) end as "k2",
     x."n3", case when x."n3" is not null then (144115188075855872 + cast(hash(x."n3") >> 8 as bigint)) end as "k3",
     x."n4", case when x."n4" is not null then (216172782113783808 + cast(hash(x."n4") >> 8 as bigint)) end as "k4"
   from (
-    select m.ts, case when m."m0" is null or (lower(m."m0") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_matches(m."m0", '^0+$', 'i') or regexp_matches(m."m0", '@example\.(com|org|net)$', 'i')) or (lower(m."r0") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_matches(m."r0", '^0+$', 'i') or regexp_matches(m."r0", '@example\.(com|org|net)$', 'i')) then null else concat('user_id:', m."m0") end as "n0",
+    select m.ts, m.rcv, case when m."m0" is null or (lower(m."m0") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_matches(m."m0", '^0+$', 'i') or regexp_matches(m."m0", '@example\.(com|org|net)$', 'i')) or (lower(m."r0") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_matches(m."r0", '^0+$', 'i') or regexp_matches(m."r0", '@example\.(com|org|net)$', 'i')) then null else concat('user_id:', m."m0") end as "n0",
       case when m."m1" is null or (lower(m."m1") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_matches(m."m1", '^0+$', 'i') or regexp_matches(m."m1", '@example\.(com|org|net)$', 'i')) or (lower(m."r1") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_matches(m."r1", '^0+$', 'i') or regexp_matches(m."r1", '@example\.(com|org|net)$', 'i')) then null else concat('email:', m."m1") end as "n1",
       case when m."m2" is null or (lower(m."m2") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_matches(m."m2", '^0+$', 'i') or regexp_matches(m."m2", '@example\.(com|org|net)$', 'i')) or (lower(m."r2") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_matches(m."r2", '^0+$', 'i') or regexp_matches(m."r2", '@example\.(com|org|net)$', 'i')) then null else concat('email:', m."m2") end as "n2",
       case when m."m3" is null or (lower(m."m3") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_matches(m."m3", '^0+$', 'i') or regexp_matches(m."m3", '@example\.(com|org|net)$', 'i')) or (lower(m."r3") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_matches(m."r3", '^0+$', 'i') or regexp_matches(m."r3", '@example\.(com|org|net)$', 'i')) then null else concat('phone:', m."m3") end as "n3",
       case when m."m4" is null or (lower(m."m4") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_matches(m."m4", '^0+$', 'i') or regexp_matches(m."m4", '@example\.(com|org|net)$', 'i')) or (lower(m."r4") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or regexp_matches(m."r4", '^0+$', 'i') or regexp_matches(m."r4", '@example\.(com|org|net)$', 'i')) then null else concat('anonymous_id:', m."m4") end as "n4"
     from (
       select s.*, nullif(s."r0", '') as "m0", case when lower(s."r1") like '_%@_%.%' and lower(s."r1") not like '%@%@%' and lower(s."r1") not like '%.' and lower(s."r1") not like '% %' then lower(s."r1") end as "m1", case when lower(s."r2") like '_%@_%.%' and lower(s."r2") not like '%@%@%' and lower(s."r2") not like '%.' and lower(s."r2") not like '% %' then lower(s."r2") end as "m2", p3.value as "m3", nullif(s."r4", '') as "m4"
-      from (select cast(r."timestamp" as timestamp) as ts, trim(cast(r."user_id" as varchar)) as "r0", trim(json_extract_string(r."traits", '$.email')) as "r1", trim(json_extract_string(r."context", '$.traits.email')) as "r2", trim(json_extract_string(r."traits", '$.phone')) as "r3", trim(cast(r."anonymous_id" as varchar)) as "r4" from "cdp"."raw_events" r) s
+      from (select cast(r."timestamp" as timestamp) as ts, r.received_at as rcv, trim(cast(r."user_id" as varchar)) as "r0", trim(json_extract_string(r."traits", '$.email')) as "r1", trim(json_extract_string(r."context", '$.traits.email')) as "r2", trim(json_extract_string(r."traits", '$.phone')) as "r3", trim(cast(r."anonymous_id" as varchar)) as "r4" from "cdp"."raw_events" r) s
       left join "cdp"."identity_phone_numbers" p3 on p3.raw = s."r3" and p3.country = 'GB'
     ) m
   ) x
@@ -485,8 +487,6 @@ select profile_id, value from (
 
 -- commit;
 
-select count(*) from "cdp"."profiles";
-
 drop table if exists "cdp_scratch"."main"."_profiles_<token>_src0";
 
 drop table if exists "cdp_scratch"."main"."_profiles_<token>_src1";
@@ -547,6 +547,8 @@ where profile_id is not null and "event" is not null and "cdp_where0" in (false)
 ) e;
 
 -- commit;
+
+select count(*) from "cdp"."profiles";
 
 select count(*) from "cdp"."profile_events";
 

@@ -10,6 +10,8 @@ create table if not exists "cdp"."identity_blocked_edges" ("run_id" text, "compo
 
 create table if not exists "cdp"."identity_phone_numbers" ("raw" text, "country" text, "value" text);
 
+create table if not exists "cdp"."identity_touched" ("profile_id" text, "run_id" text);
+
 create table if not exists "cdp"."identity_runs" ("run_id" text, "started_at" timestamp, "finished_at" timestamp, "mode" text, "config_hash" text, "events_watermark" timestamp, "links" bigint, "new_links" bigint, "recomputed" bigint, "identifiers" bigint, "profiles" bigint, "merges" bigint, "blocked" bigint, "rounds" integer);
 
 select config_hash, events_watermark from "cdp"."identity_runs" order by started_at desc limit 1;
@@ -26,20 +28,20 @@ drop table if exists "cdp"."_identity_<token>_records0" cascade;
 create table "cdp"."_identity_<token>_records0" as
 select x.*, least(coalesce(x."k0", 9223372036854775807), coalesce(x."k1", 9223372036854775807), coalesce(x."k2", 9223372036854775807), coalesce(x."k3", 9223372036854775807), coalesce(x."k4", 9223372036854775807)) as rec_min
 from (
-  select x.ts, x."n0", case when x."n0" is not null then (0 + (hashtextextended(x."n0", 0) & 72057594037927935)) end as "k0",
+  select x.ts, x.rcv, x."n0", case when x."n0" is not null then (0 + (hashtextextended(x."n0", 0) & 72057594037927935)) end as "k0",
     x."n1", case when x."n1" is not null then (72057594037927936 + (hashtextextended(x."n1", 0) & 72057594037927935)) end as "k1",
     x."n2", case when x."n2" is not null then (72057594037927936 + (hashtextextended(x."n2", 0) & 72057594037927935)) end as "k2",
     x."n3", case when x."n3" is not null then (144115188075855872 + (hashtextextended(x."n3", 0) & 72057594037927935)) end as "k3",
     x."n4", case when x."n4" is not null then (216172782113783808 + (hashtextextended(x."n4", 0) & 72057594037927935)) end as "k4"
   from (
-    select m.ts, case when m."m0" is null or (lower(m."m0") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (m."m0" ~* '^0+$') or (m."m0" ~* '@example\.(com|org|net)$')) or (lower(m."r0") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (m."r0" ~* '^0+$') or (m."r0" ~* '@example\.(com|org|net)$')) then null else concat('user_id:', m."m0") end as "n0",
+    select m.ts, m.rcv, case when m."m0" is null or (lower(m."m0") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (m."m0" ~* '^0+$') or (m."m0" ~* '@example\.(com|org|net)$')) or (lower(m."r0") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (m."r0" ~* '^0+$') or (m."r0" ~* '@example\.(com|org|net)$')) then null else concat('user_id:', m."m0") end as "n0",
       case when m."m1" is null or (lower(m."m1") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (m."m1" ~* '^0+$') or (m."m1" ~* '@example\.(com|org|net)$')) or (lower(m."r1") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (m."r1" ~* '^0+$') or (m."r1" ~* '@example\.(com|org|net)$')) then null else concat('email:', m."m1") end as "n1",
       case when m."m2" is null or (lower(m."m2") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (m."m2" ~* '^0+$') or (m."m2" ~* '@example\.(com|org|net)$')) or (lower(m."r2") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (m."r2" ~* '^0+$') or (m."r2" ~* '@example\.(com|org|net)$')) then null else concat('email:', m."m2") end as "n2",
       case when m."m3" is null or (lower(m."m3") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (m."m3" ~* '^0+$') or (m."m3" ~* '@example\.(com|org|net)$')) or (lower(m."r3") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (m."r3" ~* '^0+$') or (m."r3" ~* '@example\.(com|org|net)$')) then null else concat('phone:', m."m3") end as "n3",
       case when m."m4" is null or (lower(m."m4") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (m."m4" ~* '^0+$') or (m."m4" ~* '@example\.(com|org|net)$')) or (lower(m."r4") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (m."r4" ~* '^0+$') or (m."r4" ~* '@example\.(com|org|net)$')) then null else concat('anonymous_id:', m."m4") end as "n4"
     from (
       select s.*, nullif(s."r0", '') as "m0", case when lower(s."r1") like '_%@_%.%' and lower(s."r1") not like '%@%@%' and lower(s."r1") not like '%.' and lower(s."r1") not like '% %' then lower(s."r1") end as "m1", case when lower(s."r2") like '_%@_%.%' and lower(s."r2") not like '%@%@%' and lower(s."r2") not like '%.' and lower(s."r2") not like '% %' then lower(s."r2") end as "m2", p3.value as "m3", nullif(s."r4", '') as "m4"
-      from (select cast(r."timestamp" as timestamp) as ts, trim(cast(r."user_id" as text)) as "r0", trim(((r."traits")::jsonb #>> '{"email"}')) as "r1", trim(((r."context")::jsonb #>> '{"traits","email"}')) as "r2", trim(((r."traits")::jsonb #>> '{"phone"}')) as "r3", trim(cast(r."anonymous_id" as text)) as "r4" from "cdp"."raw_events" r) s
+      from (select cast(r."timestamp" as timestamp) as ts, r.received_at as rcv, trim(cast(r."user_id" as text)) as "r0", trim(((r."traits")::jsonb #>> '{"email"}')) as "r1", trim(((r."context")::jsonb #>> '{"traits","email"}')) as "r2", trim(((r."traits")::jsonb #>> '{"phone"}')) as "r3", trim(cast(r."anonymous_id" as text)) as "r4" from "cdp"."raw_events" r) s
       left join "cdp"."identity_phone_numbers" p3 on p3.raw = s."r3" and p3.country = 'GB'
     ) m
   ) x
@@ -503,8 +505,6 @@ alter table "cdp"."profiles__tmp" rename to "profiles";
 
 -- commit;
 
-select count(*) from "cdp"."profiles";
-
 drop table if exists "cdp"."_profiles_<token>_src0" cascade;
 
 drop table if exists "cdp"."_profiles_<token>_src1" cascade;
@@ -571,6 +571,8 @@ drop table if exists "cdp"."profile_events" cascade;
 alter table "cdp"."profile_events__tmp" rename to "profile_events";
 
 -- commit;
+
+select count(*) from "cdp"."profiles";
 
 select count(*) from "cdp"."profile_events";
 

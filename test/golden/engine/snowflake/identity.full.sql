@@ -10,6 +10,8 @@ create table if not exists "DEMO"."CDP"."IDENTITY_BLOCKED_EDGES" ("RUN_ID" varch
 
 create table if not exists "DEMO"."CDP"."IDENTITY_PHONE_NUMBERS" ("RAW" varchar, "COUNTRY" varchar, "VALUE" varchar);
 
+create table if not exists "DEMO"."CDP"."IDENTITY_TOUCHED" ("PROFILE_ID" varchar, "RUN_ID" varchar);
+
 create table if not exists "DEMO"."CDP"."IDENTITY_RUNS" ("RUN_ID" varchar, "STARTED_AT" timestamp_ntz, "FINISHED_AT" timestamp_ntz, "MODE" varchar, "CONFIG_HASH" varchar, "EVENTS_WATERMARK" timestamp_ntz, "LINKS" bigint, "NEW_LINKS" bigint, "RECOMPUTED" bigint, "IDENTIFIERS" bigint, "PROFILES" bigint, "MERGES" bigint, "BLOCKED" bigint, "ROUNDS" integer);
 
 select config_hash, events_watermark from "DEMO"."CDP"."IDENTITY_RUNS" order by started_at desc limit 1;
@@ -26,20 +28,20 @@ drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS0";
 create table "DEMO"."CDP"."_IDENTITY_<token>_RECORDS0" as
 select x.*, least(coalesce(x."K0", 9223372036854775807), coalesce(x."K1", 9223372036854775807), coalesce(x."K2", 9223372036854775807), coalesce(x."K3", 9223372036854775807), coalesce(x."K4", 9223372036854775807)) as rec_min
 from (
-  select x.ts, x."N0", case when x."N0" is not null then (0 + bitand(hash(x."N0"), 72057594037927935)) end as "K0",
+  select x.ts, x.rcv, x."N0", case when x."N0" is not null then (0 + bitand(hash(x."N0"), 72057594037927935)) end as "K0",
     x."N1", case when x."N1" is not null then (72057594037927936 + bitand(hash(x."N1"), 72057594037927935)) end as "K1",
     x."N2", case when x."N2" is not null then (72057594037927936 + bitand(hash(x."N2"), 72057594037927935)) end as "K2",
     x."N3", case when x."N3" is not null then (144115188075855872 + bitand(hash(x."N3"), 72057594037927935)) end as "K3",
     x."N4", case when x."N4" is not null then (216172782113783808 + bitand(hash(x."N4"), 72057594037927935)) end as "K4"
   from (
-    select m.ts, case when m."M0" is null or (lower(m."M0") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (regexp_instr(m."M0", '^0+$', 1, 1, 0, 'i') > 0) or (regexp_instr(m."M0", '@example\\.(com|org|net)$', 1, 1, 0, 'i') > 0)) or (lower(m."R0") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (regexp_instr(m."R0", '^0+$', 1, 1, 0, 'i') > 0) or (regexp_instr(m."R0", '@example\\.(com|org|net)$', 1, 1, 0, 'i') > 0)) then null else concat('user_id:', m."M0") end as "N0",
+    select m.ts, m.rcv, case when m."M0" is null or (lower(m."M0") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (regexp_instr(m."M0", '^0+$', 1, 1, 0, 'i') > 0) or (regexp_instr(m."M0", '@example\\.(com|org|net)$', 1, 1, 0, 'i') > 0)) or (lower(m."R0") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (regexp_instr(m."R0", '^0+$', 1, 1, 0, 'i') > 0) or (regexp_instr(m."R0", '@example\\.(com|org|net)$', 1, 1, 0, 'i') > 0)) then null else concat('user_id:', m."M0") end as "N0",
       case when m."M1" is null or (lower(m."M1") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (regexp_instr(m."M1", '^0+$', 1, 1, 0, 'i') > 0) or (regexp_instr(m."M1", '@example\\.(com|org|net)$', 1, 1, 0, 'i') > 0)) or (lower(m."R1") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (regexp_instr(m."R1", '^0+$', 1, 1, 0, 'i') > 0) or (regexp_instr(m."R1", '@example\\.(com|org|net)$', 1, 1, 0, 'i') > 0)) then null else concat('email:', m."M1") end as "N1",
       case when m."M2" is null or (lower(m."M2") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (regexp_instr(m."M2", '^0+$', 1, 1, 0, 'i') > 0) or (regexp_instr(m."M2", '@example\\.(com|org|net)$', 1, 1, 0, 'i') > 0)) or (lower(m."R2") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (regexp_instr(m."R2", '^0+$', 1, 1, 0, 'i') > 0) or (regexp_instr(m."R2", '@example\\.(com|org|net)$', 1, 1, 0, 'i') > 0)) then null else concat('email:', m."M2") end as "N2",
       case when m."M3" is null or (lower(m."M3") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (regexp_instr(m."M3", '^0+$', 1, 1, 0, 'i') > 0) or (regexp_instr(m."M3", '@example\\.(com|org|net)$', 1, 1, 0, 'i') > 0)) or (lower(m."R3") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (regexp_instr(m."R3", '^0+$', 1, 1, 0, 'i') > 0) or (regexp_instr(m."R3", '@example\\.(com|org|net)$', 1, 1, 0, 'i') > 0)) then null else concat('phone:', m."M3") end as "N3",
       case when m."M4" is null or (lower(m."M4") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (regexp_instr(m."M4", '^0+$', 1, 1, 0, 'i') > 0) or (regexp_instr(m."M4", '@example\\.(com|org|net)$', 1, 1, 0, 'i') > 0)) or (lower(m."R4") in ('unknown', 'null', 'undefined', 'none', 'n/a', '', 'test@example.com') or (regexp_instr(m."R4", '^0+$', 1, 1, 0, 'i') > 0) or (regexp_instr(m."R4", '@example\\.(com|org|net)$', 1, 1, 0, 'i') > 0)) then null else concat('anonymous_id:', m."M4") end as "N4"
     from (
       select s.*, nullif(s."R0", '') as "M0", case when lower(s."R1") like '_%@_%.%' and lower(s."R1") not like '%@%@%' and lower(s."R1") not like '%.' and lower(s."R1") not like '% %' then lower(s."R1") end as "M1", case when lower(s."R2") like '_%@_%.%' and lower(s."R2") not like '%@%@%' and lower(s."R2") not like '%.' and lower(s."R2") not like '% %' then lower(s."R2") end as "M2", p3.value as "M3", nullif(s."R4", '') as "M4"
-      from (select cast(r."TIMESTAMP" as timestamp_ntz) as ts, trim(cast(r."USER_ID" as varchar)) as "R0", trim(get_path(r."TRAITS", 'email')::varchar) as "R1", trim(get_path(r."CONTEXT", 'traits.email')::varchar) as "R2", trim(get_path(r."TRAITS", 'phone')::varchar) as "R3", trim(cast(r."ANONYMOUS_ID" as varchar)) as "R4" from "DEMO"."CDP"."RAW_EVENTS" r) s
+      from (select cast(r."TIMESTAMP" as timestamp_ntz) as ts, r.received_at as rcv, trim(cast(r."USER_ID" as varchar)) as "R0", trim(get_path(r."TRAITS", 'email')::varchar) as "R1", trim(get_path(r."CONTEXT", 'traits.email')::varchar) as "R2", trim(get_path(r."TRAITS", 'phone')::varchar) as "R3", trim(cast(r."ANONYMOUS_ID" as varchar)) as "R4" from "DEMO"."CDP"."RAW_EVENTS" r) s
       left join "DEMO"."CDP"."IDENTITY_PHONE_NUMBERS" p3 on p3.raw = s."R3" and p3.country = 'GB'
     ) m
   ) x
@@ -485,8 +487,6 @@ select profile_id, value from (
 
 -- commit;
 
-select count(*) from "DEMO"."CDP"."PROFILES";
-
 drop table if exists "DEMO"."CDP"."_PROFILES_<token>_SRC0";
 
 drop table if exists "DEMO"."CDP"."_PROFILES_<token>_SRC1";
@@ -547,6 +547,8 @@ where profile_id is not null and "EVENT" is not null and "CDP_WHERE0" in (false)
 ) e;
 
 -- commit;
+
+select count(*) from "DEMO"."CDP"."PROFILES";
 
 select count(*) from "DEMO"."CDP"."PROFILE_EVENTS";
 
