@@ -11,7 +11,7 @@
  * Needs `npm run build` (the service runs as users run it).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -102,13 +102,23 @@ async function main() {
   try {
     await seedProfiles(dir);
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'cdp.js'), '-p', dir, 'serve'], {
-      env: { ...process.env, PORT: '0', CDP_ADMIN_TOKEN: ADMIN, CDP_LOG_LEVEL: 'warn', CI: '1' },
+      // BENCH_LOG=debug BENCH_LOG_FILE=/tmp/rt.log: the service's log (each pass, with its duration) to a file
+      env: { ...process.env, PORT: '0', CDP_ADMIN_TOKEN: ADMIN, CDP_LOG_LEVEL: process.env.BENCH_LOG ?? 'warn', CI: '1' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {
       const [, url] = await waitFor(child, /serving .* on (http:\/\/localhost:\d+)/);
+      // keep reading the service's output (a full pipe would stall it)
+      const log = process.env.BENCH_LOG_FILE ? createWriteStream(process.env.BENCH_LOG_FILE) : undefined;
+      child.stdout!.on('data', (d: Buffer) => log?.write(d));
       const res = await fetch(`${url}/api/sources`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench' }) });
       const { writeKey } = (await res.json()) as { writeKey: string };
+      // a service in production is warm: wait until the profile index has loaded (profiles answer)
+      for (let w = 0; w < 1200; w++) {
+        const probe = await fetch(`${url}/api/profiles/user_id/u0`, { headers: { authorization: `Bearer ${ADMIN}` } });
+        if (probe.status === 200) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
       const analytics = new Analytics({ writeKey, host: url, path: '/v1/batch', flushAt: 50, flushInterval: 20, maxRetries: 3 });
       console.log(`realtime latency, ${PROFILES.toLocaleString('en-US')} existing profiles, ${SECONDS} s per rate (service: node bin/cdp.js serve, DuckDB)`);
       for (const rate of RATES) {

@@ -6,7 +6,9 @@ import { suggest } from '../models/project';
 import type { Relation, Warehouse } from '../warehouse/warehouse';
 import { queryAll } from '../warehouse/warehouse';
 import { CHANGES, MODE_OPERATIONS, type Change } from './sync-modes';
-import { SyncDefinitionError, type SyncSource } from './sync-definition';
+import { isEventsSource, SyncDefinitionError, type SyncSource } from './sync-definition';
+import { buildEventsPlan, CURSORS, eventsSourceQuery, type EventsSource } from './event-source';
+import { HASH, KEY, OP, SEQ, SYNCED_AT } from './sync-columns';
 
 /**
  * The diff, in the warehouse: nothing row by row in Node, so memory stays flat whatever the row count.
@@ -21,13 +23,12 @@ import { SyncDefinitionError, type SyncSource } from './sync-definition';
  *    update the snapshot at once (an upsert sync forgets removed rows).
  *
  * The plan is durable: a run killed while delivering resumes from it.
+ *
+ * An events source (`source: { events: ... }`) is planned by event-source.ts: only added rows, read
+ * from a cursor, numbered by event time.
  */
 
-export const KEY = '_cdp_key';
-export const HASH = '_cdp_hash';
-export const OP = '_cdp_op';
-export const SEQ = '_cdp_seq';
-export const SYNCED_AT = '_cdp_synced_at';
+export { HASH, KEY, OP, SEQ, SYNCED_AT } from './sync-columns';
 
 /** One row per sync: the run delivering it and the plan rows done (`seq`), moved with the snapshot in one transaction. */
 export const CHECKPOINTS = 'sync_checkpoints';
@@ -37,6 +38,8 @@ export interface SyncTables {
   plan: Relation;
   log: Relation;
   checkpoints: Relation;
+  /** the cursors of events syncs (event-source.ts) */
+  cursors: Relation;
 }
 
 /** Where a sync's tables live: the engine's schema (`cdp`). */
@@ -46,6 +49,7 @@ export function syncTables(cdp: Pick<Relation, 'schema' | 'database'>, sync: str
     plan: { ...cdp, name: `sync_${sync}_plan` },
     log: { ...cdp, name: 'sync_log' },
     checkpoints: { ...cdp, name: CHECKPOINTS },
+    cursors: { ...cdp, name: CURSORS },
   };
 }
 
@@ -54,6 +58,8 @@ export interface SourceQuery {
   columns: string[];
   /** what the source is, in words, for messages */
   label: string;
+  /** an events source: read through its cursor (`sql` is every event) */
+  events?: EventsSource;
 }
 
 /** The select of a sync's source and its columns, checked against the project and the warehouse. */
@@ -64,6 +70,7 @@ export async function sourceQuery(warehouse: Warehouse, project: Project, source
     if (!info) throw new SyncDefinitionError(`${where}: source: ${label} has not been built yet (${d.relation(rel)} does not exist); run cdp build first`);
     return info.columns.map((c) => c.name);
   };
+  if (isEventsSource(source)) return eventsSourceQuery(warehouse, project, source.events, where);
   if ('model' in source) {
     const node = project.models.get(source.model) ?? project.seeds.get(source.model);
     if (!node) throw new SyncDefinitionError(`${where}: source.model: no model or seed "${source.model}"${suggest(source.model, [...project.models.keys(), ...project.seeds.keys()])}`);
@@ -136,6 +143,7 @@ export async function buildPlan(warehouse: Warehouse, spec: PlanSpec, options: {
   const { snapshot } = spec.tables;
   await warehouse.ensureSchema(snapshot.schema, snapshot.database);
   const plan = options.preview ? warehouse.scratchRelation(`_sync_${spec.sync}_${randomBytes(4).toString('hex')}_plan`, snapshot) : spec.tables.plan;
+  if (spec.source.events) return buildEventsPlan(warehouse, spec, spec.source.events, plan, options);
   const pk = spec.source.columns.find((c) => c.toLowerCase() === spec.primaryKey.toLowerCase());
   if (!pk) throw new SyncDefinitionError(`${spec.where}: primary_key: the source (${spec.source.label}) has no column "${spec.primaryKey}"${suggest(spec.primaryKey, spec.source.columns)}`);
   const cols = spec.columns.map(q);

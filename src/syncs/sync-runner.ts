@@ -11,6 +11,7 @@ import { compileMapping, type CompiledMapping } from './field-mapping';
 import { engineOptions, type EngineOptions, type SyncDefinition } from './sync-definition';
 import { MODE_OPERATIONS, type Change } from './sync-modes';
 import { buildPlan, HASH, KEY, OP, SEQ, SYNCED_AT, sourceQuery, syncTables, type PlanCounts, type SyncTables } from './sync-planner';
+import { commitEventsCursor, RECEIVED_AT } from './event-source';
 import { SyncRunsRepository, type RunCounts, type RunTrigger, type SyncRun } from './sync-runs.repository';
 
 /** A sync ready to run: its definition, and its destination resolved (settings checked, secrets decrypted). */
@@ -181,9 +182,11 @@ export class SyncRunner {
         }
       }
       if (counts.planned > counts.succeeded + counts.failed || resume) {
-        await this.deliver(target, engine, mapping, tables, runId, counts, progress, options, lockLost, timings);
+        await this.deliver(target, engine, mapping, tables, runId, counts, progress, options, lockLost, timings, source.events !== undefined);
         lap = performance.now();
       }
+      // the whole plan is delivered (or rejected row by row): the next run reads on from here
+      if (source.events) await this.ws.exclusive(() => commitEventsCursor(this.ws.warehouse, tables, def.name));
       status = counts.failed > 0 ? 'partial' : 'succeeded';
     } catch (e) {
       status = 'failed';
@@ -219,6 +222,7 @@ export class SyncRunner {
     options: RunOptions,
     lockLost: AbortSignal,
     timings: Record<string, number>,
+    events: boolean,
   ): Promise<void> {
     let t = performance.now();
     /** milliseconds per delivery phase: read (plan pages), send, checkpoint, record (control store) */
@@ -232,7 +236,8 @@ export class SyncRunner {
     const q = (c: string) => d.quoteIdentifier(c);
     const def = target.definition;
     const batchSize = Math.max(1, Math.min(engine.batch_size ?? target.action.batchSize, target.action.maxBatchSize ?? target.action.batchSize));
-    const pageSize = batchSize * Math.max(1, target.action.concurrency ?? 1);
+    // an events sync sends one batch at a time, whatever the action allows: each profile's events in order
+    const pageSize = batchSize * (events ? 1 : Math.max(1, target.action.concurrency ?? 1));
     const ctx: ActionContext = {
       settings: target.destination.settings,
       options: target.options,
@@ -275,10 +280,14 @@ export class SyncRunner {
       // the checkpoint: accepted rows into the snapshot and the page done, in one transaction
       await this.ws.exclusive(() =>
         wh.transaction([
-          ...(accepted.has('change') || accepted.has('remove')
+          // an events snapshot holds the message ids sent and when they were received (event-source.ts)
+          ...(events && accepted.has('add')
+            ? [`insert into ${snap} (${[KEY, RECEIVED_AT, SYNCED_AT].map(q).join(', ')})\nselect ${q(KEY)}, ${q(RECEIVED_AT)}, ${d.currentTimestamp()} from ${plan} where ${page} and ${q(OP)} = 'add'`]
+            : []),
+          ...(!events && (accepted.has('change') || accepted.has('remove'))
             ? [`delete from ${snap} where ${q(KEY)} in (select ${q(KEY)} from ${plan} where ${page} and ${q(OP)} in ('change', 'remove'))`]
             : []),
-          ...(accepted.has('add') || accepted.has('change')
+          ...(!events && (accepted.has('add') || accepted.has('change'))
             ? [
                 `insert into ${snap} (${[KEY, HASH, SYNCED_AT].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')})
 select ${q(KEY)}, ${q(HASH)}, ${d.currentTimestamp()}${cols.map((c) => `, ${c}`).join('')} from ${plan} where ${page} and ${q(OP)} in ('add', 'change')`,

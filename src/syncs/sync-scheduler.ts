@@ -2,10 +2,11 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { errorMessage } from '../errors/cdp-error';
+import { IDENTITY_NODE } from '../models/project';
 import { parseDuration } from '../segments/segment-tree';
 import { Workspace } from '../workspace/workspace';
 import { listSyncs } from './sync-catalog';
-import type { SyncDefinition } from './sync-definition';
+import { isEventsSource, type SyncDefinition } from './sync-definition';
 import { SyncBusyError } from './sync-runner';
 import { SyncsService } from './syncs.service';
 
@@ -18,7 +19,8 @@ const REALTIME_RETRY_MS = 200;
 /**
  * Runs syncs on their schedules with @nestjs/schedule: `every` as an interval, `cron` as a cron job
  * (in its timezone), `after: [models]` when a job of this service builds any of them, `realtime`
- * when a pass of the real-time pipeline (or any job) builds the sync's source, `manual` never. Schedules follow the syncs as they are created, changed or deleted (the API refreshes at
+ * when a pass of the real-time pipeline (or any job) builds the sync's source (the identity step for
+ * an events source), `manual` never. Schedules follow the syncs as they are created, changed or deleted (the API refreshes at
  * once; file edits are picked up within 30 s), and at start the runs a stopped process left
  * unfinished are resumed. A scheduled run that finds its sync running is skipped; a real-time one
  * runs again as soon as the running one ends, so no change waits for the next pass.
@@ -68,7 +70,7 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
     const after = new Map<string, string[]>();
     for (const def of syncs) {
       if (typeof def.schedule === 'object' && 'after' in def.schedule) after.set(def.name, def.schedule.after);
-      if (def.schedule === 'realtime') after.set(def.name, ['segment' in def.source ? def.source.segment : def.source.model]);
+      if (def.schedule === 'realtime') after.set(def.name, [realtimeNode(def)]);
       if (!this.registered.has(def.name)) this.register(def);
     }
     this.after = after;
@@ -123,4 +125,13 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
       },
     );
   }
+}
+
+/**
+ * The node whose build runs a real-time sync: its segment or model; for an events source, the
+ * identity step (each real-time pass resolves the new events' profiles first, so traits are fresh).
+ */
+function realtimeNode(def: SyncDefinition): string {
+  if (isEventsSource(def.source)) return IDENTITY_NODE;
+  return 'segment' in def.source ? def.source.segment : def.source.model;
 }

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { RUN_STATUSES, TRIGGERS } from './sync-runs.repository';
-import { syncSchema } from './sync-definition';
+import { syncSchema, syncUpdateSchema as updateSchema } from './sync-definition';
 
 /** The sync API, declared once: validation and the OpenAPI document come from here. */
 
 export const syncBodySchema = syncSchema;
 /** PUT: the name comes from the path. */
-export const syncUpdateSchema = syncSchema.omit({ name: true });
+export const syncUpdateSchema = updateSchema;
 export type SyncUpdate = z.output<typeof syncUpdateSchema>;
 
 export const triggerBodySchema = z

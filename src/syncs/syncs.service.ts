@@ -8,6 +8,7 @@ import { findSync, listSyncs, resolveSync, SyncsRepository, whereOf, type SyncEn
 import { engineOptions, SyncDefinitionError, type SyncDefinition } from './sync-definition';
 import { MODE_OPERATIONS } from './sync-modes';
 import { previewPlan, sourceQuery } from './sync-planner';
+import { dropEventsCursor } from './event-source';
 import { SyncBusyError, SyncRunner, type RunOptions, type RunnerSettings } from './sync-runner';
 import { SyncRunsRepository, type RunTrigger, type SyncRun } from './sync-runs.repository';
 import type { ErrorsQuery, PlanResult, RunView, SyncDetail, SyncListItem, SyncUpdate } from './syncs.schemas';
@@ -99,6 +100,7 @@ export class SyncsService implements OnApplicationShutdown {
     const d = this.workspace.warehouse.dialect;
     await this.workspace.exclusive(async () => {
       for (const t of [tables.snapshot, tables.plan]) await this.workspace.warehouse.execute(d.drop(t, 'table'));
+      await dropEventsCursor(this.workspace.warehouse, tables, name);
     });
   }
 
@@ -165,10 +167,12 @@ export class SyncsService implements OnApplicationShutdown {
     const project = this.workspace.project();
     return this.workspace.exclusive(async () => {
       const source = await sourceQuery(this.workspace.warehouse, project, def.source, target.where);
-      const mapping = compileMapping(def.mapping, source.columns, { skipNulls: engineOptions(def).skip_nulls, where: target.where });
+      const engine = engineOptions(def);
+      const mapping = compileMapping(def.mapping, source.columns, { skipNulls: engine.skip_nulls, where: target.where });
+      // first_sync matters to an events source's preview: a new forward-only event sync sends no history
       const result = await previewPlan(
         this.workspace.warehouse,
-        { sync: def.name, where: target.where, source, primaryKey: def.primary_key, columns: mapping.columns, mode: def.mode, tables: this.runner.tables(def.name) },
+        { sync: def.name, where: target.where, source, primaryKey: def.primary_key, columns: mapping.columns, mode: def.mode, tables: this.runner.tables(def.name), firstSync: engine.first_sync },
         sample,
       );
       return {
@@ -222,7 +226,8 @@ export class SyncsService implements OnApplicationShutdown {
       origin: entry.origin,
       ...(entry.path ? { path: entry.path } : {}),
       ...(def.description ? { description: def.description } : {}),
-      source: Object.fromEntries(Object.entries(def.source).map(([k, v]) => [k, String(v)])),
+      // an events source's settings (where, traits) as JSON
+      source: Object.fromEntries(Object.entries(def.source).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
       destination: def.destination,
       ...(def.action ? { action: def.action } : {}),
       mode: def.mode,
