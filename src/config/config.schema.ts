@@ -147,10 +147,10 @@ export const cdpConfigSchema = z
          * how far behind its watermark a pass re-reads events, for events another process received
          * earlier but committed later (this process's own commits are tracked exactly)
          */
-        lookback_seconds: z.number().min(0).max(3600).default(10),
+        lookback_seconds: z.number().min(0).max(3600).default(5),
       })
       .strict()
-      .default({ enabled: true, debounce_ms: 100, poll_seconds: 5, lookback_seconds: 10 }),
+      .default({ enabled: true, debounce_ms: 100, poll_seconds: 5, lookback_seconds: 5 }),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Dialect } from '../warehouse/dialects';
-import type { Relation, Warehouse } from '../warehouse/warehouse';
+import { queryValue, type Relation, type Warehouse } from '../warehouse/warehouse';
 import { windowSeconds, type ComputedTraitConfig, type TraitConfig } from './identity.config';
 import { ignoredSql, normalizedSql } from './normalize';
 import { EVENTS, columnSql, parseReference, timeSql, valueSql, type IdentityPlan, type IdentitySource, type SourceColumn } from './identity-sources';
@@ -168,6 +168,11 @@ ${branches.join('\nunion all\n')}
 export interface TouchedScope {
   only: Relation;
   rows: Map<string, Relation>;
+  /**
+   * the graph rows of the touched profiles: a row in scope is attributed to one of them (its first
+   * identifier in the graph is a touched profile's), so attribution joins this, not the whole graph
+   */
+  graph: Relation;
 }
 
 /**
@@ -189,10 +194,11 @@ export async function touchedScope(
   const d = warehouse.dialect;
   const g = d.relation(graph);
   const ids = stage('scope_ids');
-  await warehouse.execute(`create table ${d.relation(ids)} as select g.id_type, g.id_value from ${g} g where g.profile_id in (select profile_id from ${d.relation(only)})`);
+  await warehouse.execute(`create table ${d.relation(ids)} as select g.profile_id, g.id_type, g.id_value from ${g} g where g.profile_id in (select profile_id from ${d.relation(only)})`);
   const rows = new Map<string, Relation>();
   let i = 0;
   for (const source of plan.sources.values()) {
+    const n = i++;
     const ordered = [...source.identifiers].sort((a, b) => a.type.rank - b.type.rank);
     // per identifier column: is it a touched profile's (t), is it in the graph at all (g)
     const tests = ordered.map((idf) => {
@@ -205,18 +211,30 @@ export async function touchedScope(
       return { json: idf.path.length > 0, touched: member(d.relation(ids)), known: member(g) };
     });
     const chain = (k: number, upTo: number): string => (k >= upTo ? (upTo < tests.length ? '1 = 1' : '1 = 0') : `(${tests[k].touched} or (not ${tests[k].known} and ${chain(k + 1, upTo)}))`);
-    const firstJson = tests.findIndex((x) => x.json);
-    let from = d.relation(source.relation);
-    if (firstJson > 0) {
-      const plain = stage(`scope_${i}_plain`);
-      await warehouse.execute(`create table ${d.relation(plain)} as select r.* from ${from} r where ${chain(0, firstJson)}`);
-      from = d.relation(plain);
-    }
-    const scoped = stage(`scope_${i++}`);
-    await warehouse.execute(`create table ${d.relation(scoped)} as select r.* from ${from} r where ${tests.length ? chain(0, tests.length) : '1 = 0'}`);
+    const scoped = stage(`scope_${n}`);
     rows.set(source.name, scoped);
+    if (tests.length === 0) {
+      await warehouse.execute(`create table ${d.relation(scoped)} as select r.* from ${d.relation(source.relation)} r where 1 = 0`);
+      continue;
+    }
+    const firstJson = tests.findIndex((x) => x.json);
+    if (firstJson <= 0) {
+      await warehouse.execute(`create table ${d.relation(scoped)} as select r.* from ${d.relation(source.relation)} r where ${chain(0, tests.length)}`);
+      continue;
+    }
+    // the plain columns first: rows whose first plain identifier is a touched profile's are in scope
+    // (cdp_first); those whose plain identifiers are all unknown to the graph are candidates for
+    // the rest of the chain, which parses JSON, on them alone (often none)
+    const plain = stage(`scope_${n}_plain`);
+    await warehouse.execute(
+      `create table ${d.relation(plain)} as select r.*, case when ${tests[0].touched} then 1 else 0 end as cdp_first from ${d.relation(source.relation)} r where ${chain(0, firstJson)}`,
+    );
+    await warehouse.execute(`create table ${d.relation(scoped)} as select r.* from ${d.relation(plain)} r where r.cdp_first = 1`);
+    if (Number(await queryValue(warehouse, `select count(*) from ${d.relation(plain)} where cdp_first = 0`)) > 0) {
+      await warehouse.execute(`insert into ${d.relation(scoped)} select r.* from ${d.relation(plain)} r where r.cdp_first = 0 and ${chain(0, tests.length)}`);
+    }
   }
-  return { only, rows };
+  return { only, rows, graph: ids };
 }
 
 /** Replaces the rows of the profiles in `only` with those `select` gives, in one transaction. */
@@ -235,7 +253,7 @@ async function replaceRows(warehouse: Warehouse, table: Relation, only: Relation
  * that is in the graph (identifiers normalized as resolution does; phones through the number table).
  */
 function attributionSql(d: Dialect, source: IdentitySource, graph: Relation, phones: Relation, columns: Render[], scope?: TouchedScope): string {
-  const g = d.relation(graph);
+  const g = d.relation(scope?.graph ?? graph);
   const joins: string[] = [];
   const ids: string[] = [];
   const phoneOf = new Map<string, string>();

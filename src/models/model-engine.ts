@@ -66,6 +66,7 @@ export class ModelEngine {
     const project = this.ws.project();
     const graph = new ModelGraph(project);
     graph.select(options.select); // reject a bad selector before anything is recorded
+    // a real-time pass gives way to other warehouse work (sync runs' steps) waiting
     return this.ws.exclusive(async () => {
       const invocationId = await this.history.startInvocation(command, options.select?.join(' '), options.triggeredBy ?? 'cli');
       const results: NodeResult[] = [];
@@ -78,7 +79,7 @@ export class ModelEngine {
       }
       this.ws.notifyBuilt(results.filter((r) => r.status === 'success' && r.kind !== 'test').map((r) => r.node));
       return { invocationId, command, status, results };
-    });
+    }, { background: options.triggeredBy === 'realtime' });
   }
 
   private async runNodes(

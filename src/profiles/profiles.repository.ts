@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { CdpConfig } from '../config/config.schema';
 import { rawEventsRelation } from '../ingest/raw-events';
 import { modelSchema } from '../warehouse/warehouse.factory';
@@ -7,11 +8,12 @@ import { queryValue, type BindValue, type ColumnInfo, type Relation, type Row, t
 export const PROFILE_COLUMNS = ['profile_id', 'first_seen', 'last_seen', 'updated_at'] as const;
 
 /**
- * How many profile ids one query binds: a patch of the index (or any list) is read in chunks of
- * this many, so a long list never makes a statement with thousands of placeholders (engines cap
- * them: PostgreSQL at 65,535, BigQuery's query text at 1 MB).
+ * How many profile ids one query binds: a longer list (a patch of the index after a busy real-time
+ * pass) is staged in a scratch table (appended, so still never SQL text) and joined, one query per
+ * read whatever its length; engines cap placeholders (PostgreSQL at 65,535, BigQuery's query text
+ * at 1 MB), and a scan of raw_events per chunk would cost far more than the staging.
  */
-export const PROFILE_IDS_PER_QUERY = 500;
+export const PROFILE_IDS_PER_QUERY = 100;
 
 /**
  * The SQL of the profile API, over the tables identity resolution writes to the ingest schema
@@ -113,17 +115,28 @@ order by latest desc, profile_id, position`;
   }
 
   /**
-   * Runs `query` once without a filter (no list: every profile), or once per chunk of the list with
-   * the filter `profile_id in (?, …)` and the chunk's ids to bind first; rows stream chunk after chunk.
+   * Runs `query` once: without a filter (no list: every profile), with the filter
+   * `profile_id in (?, …)` and the ids to bind first (up to PROFILE_IDS_PER_QUERY), or over the ids
+   * staged in a scratch table (a longer list).
    */
   private async *eachChunk(profileIds: readonly string[] | undefined, query: (filter: string, ids: BindValue[]) => AsyncIterable<Row>): AsyncIterable<Row> {
     if (profileIds === undefined) {
       yield* query('', []);
       return;
     }
-    for (let at = 0; at < profileIds.length; at += PROFILE_IDS_PER_QUERY) {
-      const ids = profileIds.slice(at, at + PROFILE_IDS_PER_QUERY);
-      yield* query(`profile_id in (${ids.map(() => '?').join(', ')})`, ids);
+    if (profileIds.length === 0) return;
+    if (profileIds.length <= PROFILE_IDS_PER_QUERY) {
+      yield* query(`profile_id in (${profileIds.map(() => '?').join(', ')})`, [...profileIds]);
+      return;
+    }
+    const d = this.warehouse.dialect;
+    const staged = this.warehouse.scratchRelation(`_profile_ids_${randomBytes(4).toString('hex')}`, this.profiles);
+    await this.warehouse.execute(d.createTableFromColumns(staged, [{ name: 'profile_id', type: 'string' }]));
+    try {
+      await this.warehouse.append(staged, ['profile_id'], profileIds.map((id) => [id]));
+      yield* query(`profile_id in (select profile_id from ${d.relation(staged)})`, []);
+    } finally {
+      await this.warehouse.execute(d.drop(staged, 'table')).catch(() => undefined);
     }
   }
 

@@ -12,13 +12,20 @@ const PROFILES_CHANGED = 'profiles-changed';
 const NODES_BUILT = 'nodes-built';
 const EVENTS_COMMITTED = 'events-committed';
 
+/** How long after a foreground job a background job waits for the next step of the same work. */
+const BACKGROUND_GRACE_MS = 50;
+
 /**
  * What every job works with: the config, the open warehouse and control store, and the project
  * files (re-read for each job, so edits to models/ apply without a restart). The CLI builds one
  * in-process; the service builds one at start and shares it between requests.
  */
 export class Workspace {
-  private queue: Promise<unknown> = Promise.resolve();
+  /** exclusive(): whether a job runs, and the jobs waiting (foreground first) */
+  private busy = false;
+  private readonly waiting = { foreground: [] as (() => void)[], background: [] as (() => void)[] };
+  private lastForeground = 0;
+  private graceTimer?: NodeJS.Timeout;
   private readonly signals = new EventEmitter();
   /** the segments created through the API (control store), as of the last refreshSegments() */
   private apiSegments: SegmentDefinition[] = [];
@@ -62,11 +69,44 @@ export class Workspace {
     this.apiSegments = (await new SegmentsRepository(this.store).list()).map((s) => s.definition);
   }
 
-  /** Runs jobs that write to the warehouse one at a time, in arrival order. */
-  exclusive<T>(job: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(job, job);
-    this.queue = result.catch(() => undefined);
-    return result;
+  /**
+   * Runs jobs that write to the warehouse one at a time, in arrival order; `background` jobs (the
+   * real-time pipeline's passes, which come back to back) give way: they start only when no other
+   * job waits, and not within BACKGROUND_GRACE_MS of the end of one, so work made of several steps
+   * with short pauses between them (a sync run: plan, then page by page) is not cut up by a pass at
+   * every step.
+   */
+  exclusive<T>(job: () => Promise<T>, options: { background?: boolean } = {}): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const start = () => {
+        this.busy = true;
+        void job()
+          .then(resolve, reject)
+          .finally(() => {
+            this.busy = false;
+            if (!options.background) this.lastForeground = Date.now();
+            this.next();
+          });
+      };
+      this.waiting[options.background ? 'background' : 'foreground'].push(start);
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.busy) return;
+    const foreground = this.waiting.foreground.shift();
+    if (foreground) return foreground();
+    if (this.waiting.background.length === 0) return;
+    const wait = this.lastForeground + BACKGROUND_GRACE_MS - Date.now();
+    if (wait > 0) {
+      this.graceTimer ??= setTimeout(() => {
+        this.graceTimer = undefined;
+        this.next();
+      }, wait);
+      return;
+    }
+    this.waiting.background.shift()!();
   }
 
   /**

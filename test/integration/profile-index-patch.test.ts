@@ -202,26 +202,37 @@ describe('ProfileIndex.patch', () => {
     }
   });
 
-  it('binds the ids, PROFILE_IDS_PER_QUERY to a query; ids that are no profile change nothing', async () => {
+  it('binds a short list of ids, stages a long one (appended, never SQL text); ids that are no profile change nothing', async () => {
     const index = await load();
     const jane = index.get('p_jane');
     const odd = Array.from({ length: PROFILE_IDS_PER_QUERY * 2 }, (_, i) => `p_o'brien ${i}`);
     const queries: { sql: string; params: BindValue[] }[] = [];
+    const appended: unknown[][] = [];
     const original = ws.warehouse.query.bind(ws.warehouse);
+    const originalAppend = ws.warehouse.append.bind(ws.warehouse);
     const spy = jest.spyOn(ws.warehouse, 'query').mockImplementation((sql, params) => {
       queries.push({ sql, params: params ?? [] });
       return original(sql, params);
     });
+    const appendSpy = jest.spyOn(ws.warehouse, 'append').mockImplementation((rel, columns, rows) => {
+      appended.push(...(rows as unknown[][]));
+      return originalAppend(rel, columns, rows);
+    });
     try {
       await index.patch(repo, [...odd, 'p_bob']);
+      await index.patch(repo, ['p_bob', "p_o'brien 1"]);
     } finally {
       spy.mockRestore();
+      appendSpy.mockRestore();
     }
-    const reads = queries.filter((q) => / in \(\?/.test(q.sql));
-    // profiles, identities, memberships (no table here: no query) and events, three chunks each
-    expect(reads).toHaveLength(9);
-    for (const q of reads) expect(q.sql).not.toContain("o'brien");
-    expect(reads.map((q) => q.params.filter((p) => typeof p === 'string').length).sort()).toEqual([1, 1, 1, 500, 500, 500, 500, 500, 500]);
+    for (const q of queries) expect(q.sql).not.toContain("o'brien");
+    // the long list: profiles, identities, memberships (no table here: no query) and events, each one query over the staged ids
+    expect(queries.filter((q) => /in \(select profile_id from .*_profile_ids_/.test(q.sql))).toHaveLength(3);
+    expect(appended.length).toBe(3 * (odd.length + 1));
+    // the short one: bound
+    const bound = queries.filter((q) => / in \(\?/.test(q.sql));
+    expect(bound).toHaveLength(3);
+    for (const q of bound) expect(q.params.filter((p) => typeof p === 'string')).toEqual(['p_bob', "p_o'brien 1"]);
     expect(index.get('p_jane')).toBe(jane);
     expect(index.stats).toMatchObject({ profiles: 2, identifiers: 9 });
   });

@@ -36,7 +36,7 @@ function loadError(yaml: string, env: NodeJS.ProcessEnv = {}): { message: string
 }
 
 const DEFAULT_PATHS = { models: 'models', seeds: 'seeds', segments: 'segments', target: 'target' };
-const DEFAULT_REALTIME = { enabled: true, debounce_ms: 100, poll_seconds: 5, lookback_seconds: 10 };
+const DEFAULT_REALTIME = { enabled: true, debounce_ms: 100, poll_seconds: 5, lookback_seconds: 5 };
 const DEFAULT_INGEST = { max_buffered_events: 100_000, flush_concurrency: 2, schema: 'cdp' };
 
 describe('the demo cdp.yaml', () => {
