@@ -3,6 +3,7 @@ import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
 import type { CdpConfig } from './config/config.schema';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { ModelsModule } from './models/models.module';
 import { SeedsModule } from './seeds/seeds.module';
 import { SourcesModule } from './sources/sources.module';
@@ -33,6 +34,7 @@ export class AppModule {
         SegmentsModule,
         DestinationsModule,
         SyncsModule,
+        MetricsModule,
       ],
     };
   }

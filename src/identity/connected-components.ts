@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { queryValue, type Relation, type Warehouse } from '../warehouse/warehouse';
+import { dropTables, queryValue, type Relation, type Warehouse } from '../warehouse/warehouse';
 
 /**
  * Connected components of an identity graph, computed in the warehouse with set-based SQL only
@@ -255,6 +255,6 @@ from ${q(resolved)} r join ${q(ids)} i on i.key = r.key join ${q(ids)} c on c.ke
     const count = async (where: string) => Number((await queryValue(warehouse, `select count(*) from ${q(resolved)} where ${where}`)) ?? 0);
     return { rounds: cc.rounds, shortcutSteps: cc.shortcutSteps, nodes: await count('1 = 1'), components: await count('root = key') };
   } finally {
-    for (const rel of staged) await warehouse.execute(d.drop(rel, 'table')).catch(() => undefined);
+    await dropTables(warehouse, staged);
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Dialect } from '../warehouse/dialects';
-import { queryAll, queryValue, type ColumnSpec, type Relation, type Warehouse } from '../warehouse/warehouse';
+import { dropTables, queryAll, queryValue, type ColumnSpec, type Relation, type Warehouse } from '../warehouse/warehouse';
 import { componentsByKey } from './connected-components';
 import { EVENTS, columnSql, timeSql, type IdentifierType, type IdentitySource, type IdentityPlan } from './identity-sources';
 import { splitByLimits, type LimitedEdge } from './limits';
@@ -380,7 +380,7 @@ where x.id_type = t.id_type and x.id_value = t.id_value and (t.last_seen is null
         touched: touchedCount,
       };
     } finally {
-      for (const r of staged) await wh.execute(d.drop(r, 'table')).catch(() => undefined);
+      await dropTables(wh, staged);
     }
   }
 
@@ -689,7 +689,7 @@ select ${this.lit(runId)}, x.component, e.a_type, ${value('e.a')}, e.b_type, ${v
 from ${this.qr(refused)} r join ${v} x on x.i = r.a join ${v} y on y.i = r.b join ${this.qr(edges)} e on e.ka = x.key and e.kb = y.key`,
       );
     } finally {
-      for (const rel of [violatingNodes, clusters, refused]) await wh.execute(d.drop(rel, 'table'));
+      await dropTables(wh, [violatingNodes, clusters, refused]);
     }
   }
 
@@ -809,9 +809,14 @@ from (
     return this.d.relation(rel);
   }
 
+  /** relations this resolver created: only those can exist already (scratch names are new per run) */
+  private readonly made = new Set<string>();
+
   private async create(rel: Relation, selectSql: string): Promise<void> {
-    await this.warehouse.execute(this.d.drop(rel, 'table'));
-    await this.warehouse.execute(`create table ${this.qr(rel)} as\n${selectSql}`);
+    const name = this.qr(rel);
+    if (this.made.has(name)) await this.warehouse.execute(this.d.drop(rel, 'table'));
+    this.made.add(name);
+    await this.warehouse.execute(`create table ${name} as\n${selectSql}`);
   }
 
   private async count(rel: Relation): Promise<number> {

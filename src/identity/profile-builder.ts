@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Dialect } from '../warehouse/dialects';
-import { queryValue, type Relation, type Warehouse } from '../warehouse/warehouse';
+import { dropTables, queryValue, type Relation, type Warehouse } from '../warehouse/warehouse';
 import { windowSeconds, type ComputedTraitConfig, type TraitConfig } from './identity.config';
 import { ignoredSql, normalizedSql } from './normalize';
 import { EVENTS, columnSql, parseReference, timeSql, valueSql, type IdentityPlan, type IdentitySource, type SourceColumn } from './identity-sources';
@@ -112,7 +112,7 @@ ${joins}`;
     if (scope) await replaceRows(warehouse, profiles, scope.only, select);
     else await warehouse.replaceTable(profiles, select);
   } finally {
-    for (const rel of staged) await warehouse.execute(d.drop(rel, 'table')).catch(() => undefined);
+    await dropTables(warehouse, staged);
   }
 }
 

@@ -31,6 +31,11 @@ export interface IngestResult {
 export class IngestService implements OnModuleInit, BeforeApplicationShutdown {
   readonly relation: Relation;
   private writer!: GroupCommitWriter;
+  /**
+   * Messages committed, and messages refused as invalid (a batch whose envelope is invalid counts
+   * as one), since the service started (GET /metrics).
+   */
+  readonly counts = { accepted: 0, rejected: 0 };
 
   constructor(
     @Inject(CDP_CONFIG) private readonly config: CdpConfig,
@@ -71,10 +76,14 @@ export class IngestService implements OnModuleInit, BeforeApplicationShutdown {
   async single(type: MessageType, body: unknown, source: Source, bodyBytes: number): Promise<void> {
     const receivedAt = new Date();
     const parsed = parseMessage(type, body, bodyBytes > MAX_MESSAGE_BYTES);
-    if ('reason' in parsed) throw new BadRequestException({ statusCode: 400, success: false, message: `${type}: ${parsed.reason}`, errors: [{ reason: parsed.reason }] });
+    if ('reason' in parsed) {
+      this.counts.rejected++;
+      throw new BadRequestException({ statusCode: 400, success: false, message: `${type}: ${parsed.reason}`, errors: [{ reason: parsed.reason }] });
+    }
     const committed = this.ws.eventsInFlight(receivedAt);
     try {
       await this.writer.submit([toRawEventRow(type, parsed.message, receivedAt, source.id, parsed.message.messageId ?? `api-${randomUUID()}`)]);
+      this.counts.accepted++;
     } finally {
       committed();
     }
@@ -86,6 +95,7 @@ export class IngestService implements OnModuleInit, BeforeApplicationShutdown {
     const envelope = batchSchema.safeParse(body);
     if (!envelope.success) {
       const reason = envelope.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+      this.counts.rejected++;
       throw new BadRequestException({ statusCode: 400, success: false, message: `batch: ${reason}`, errors: [{ reason }] });
     }
     const { batch, sentAt, context, integrations } = envelope.data;
@@ -104,10 +114,12 @@ export class IngestService implements OnModuleInit, BeforeApplicationShutdown {
       if ('reason' in parsed) problems.push({ index, messageId, reason: parsed.reason });
       else rows.push(toRawEventRow(type as MessageType, parsed.message, receivedAt, source.id, parsed.message.messageId ?? `api-${randomUUID()}`));
     });
+    this.counts.rejected += problems.length;
     if (rows.length) {
       const committed = this.ws.eventsInFlight(receivedAt);
       try {
         await this.writer.submit(rows);
+        this.counts.accepted += rows.length;
       } finally {
         committed();
       }

@@ -96,6 +96,11 @@ export class ProfilesService implements OnApplicationBootstrap, OnModuleDestroy 
     await this.running;
   }
 
+  /** The current index's counts and timings (GET /metrics); undefined until an index is loaded. */
+  get indexStats(): Readonly<ProfileIndex['stats']> | undefined {
+    return this.index?.stats;
+  }
+
   /** Loads a new index whole and swaps it in (see refresh). */
   reload(): Promise<void> {
     return this.refresh();

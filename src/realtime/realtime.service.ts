@@ -69,6 +69,7 @@ export class RealtimeService implements OnApplicationBootstrap, OnApplicationShu
   private notBefore = 0;
   private lastPass?: RealtimePass;
   private passes = 0;
+  private failures = 0;
   private unsubscribe?: () => void;
   private stopped = false;
 
@@ -161,9 +162,13 @@ export class RealtimeService implements OnApplicationBootstrap, OnApplicationShu
       if (failed) throw new Error(`${failed.node}: ${failed.error ?? failed.status}`);
       this.lastPass = { startedAt: started.toISOString(), durationMs: Math.round(performance.now() - t0), status: 'success', nodes };
       this.notBefore = 0;
-      this.logger.debug({ durationMs: this.lastPass.durationMs, events: behind }, 'real-time pass');
+      this.logger.debug(
+        { durationMs: this.lastPass.durationMs, events: behind, touched, steps: Object.fromEntries(job.results.map((r) => [r.node, Math.round(r.durationMs)])) },
+        'real-time pass',
+      );
     } catch (e) {
       this.lastPass = { startedAt: started.toISOString(), durationMs: Math.round(performance.now() - t0), status: 'error', nodes, error: errorMessage(e) };
+      this.failures++;
       this.notBefore = Date.now() + this.config.realtime.poll_seconds * 1000;
       this.logger.warn({ err: errorMessage(e) }, 'real-time pass failed; it is retried after the poll interval');
     } finally {
@@ -205,6 +210,11 @@ export class RealtimeService implements OnApplicationBootstrap, OnApplicationShu
     const where = run.w == null ? '' : ' where received_at > ?';
     const [row] = await queryAll(wh, `select count(*) as n, min(received_at) as oldest from ${raw}${where}`, run.w == null ? [] : [toDate(run.w)]);
     return { behind: Number(row?.n ?? 0), oldest: row?.oldest == null ? null : toDate(row.oldest), built: true, pending: Number(run.pending ?? 0) };
+  }
+
+  /** Passes run and failed since the service started, and the last one: no warehouse query (GET /metrics). */
+  passStats(): { passes: number; failures: number; lastPass?: RealtimePass } {
+    return { passes: this.passes, failures: this.failures, lastPass: this.lastPass };
   }
 
   /** The pipeline's state and backlog (GET /health). */

@@ -4,7 +4,7 @@ import { IDENTITY_TABLES } from '../identity/identity-resolver';
 import { PROFILE_EVENT_COLUMNS } from '../identity/identity-sources';
 import type { ModelNode, Project, SegmentNode } from '../models/project';
 import type { ColumnSpec, LogicalType, Relation, Warehouse } from '../warehouse/warehouse';
-import { queryAll } from '../warehouse/warehouse';
+import { dropTables, queryAll } from '../warehouse/warehouse';
 import { compileSegment, type CompiledSegment, type SegmentCompileContext } from './segment-compiler';
 import { compileSplit } from './segment-split';
 import { SegmentDefinitionError } from './segment-tree';
@@ -168,7 +168,7 @@ select ${name}, ${at}, c.size, c.entered, c.exited from (
 ) c${touched ? '\nwhere c.entered + c.exited > 0' : ''}`,
     ]);
   } finally {
-    for (const rel of [stage, ...staged]) await warehouse.execute(d.drop(rel, 'table')).catch(() => undefined);
+    await dropTables(warehouse, [stage, ...staged]);
   }
   if (touched) {
     const [row] = await queryAll(

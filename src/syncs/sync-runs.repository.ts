@@ -138,6 +138,21 @@ export class SyncRunsRepository {
     return (await this.list(sync, 1))[0];
   }
 
+  /**
+   * Runs by sync and status, with the latest start and finish in each group (GET /metrics): one
+   * grouped query, however many syncs and runs.
+   */
+  async countsByStatus(): Promise<{ sync: string; status: RunStatus; runs: number; lastStartedAt: Date; lastFinishedAt: Date | null }[]> {
+    const rows = (await this.db('sync_runs')
+      .select('sync', 'status')
+      .count({ runs: '*' })
+      .max({ last_started: 'started_at' })
+      .max({ last_finished: 'finished_at' })
+      .groupBy('sync', 'status')
+      .orderBy(['sync', 'status'])) as { sync: string; status: RunStatus; runs: number | string; last_started: Date | string | number; last_finished: Date | string | number | null }[];
+    return rows.map((r) => ({ sync: r.sync, status: r.status, runs: Number(r.runs), lastStartedAt: toDate(r.last_started), lastFinishedAt: r.last_finished == null ? null : toDate(r.last_finished) }));
+  }
+
   /** Runs that were planning or delivering when their process stopped (the caller checks the lock). */
   async unfinished(sync?: string): Promise<SyncRun[]> {
     let q = this.db('sync_runs').whereIn('status', ['planning', 'running']);

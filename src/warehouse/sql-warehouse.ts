@@ -48,8 +48,14 @@ export abstract class SqlWarehouse implements Warehouse {
     await this.execute(this.dialect.drop(relation, kind));
   }
 
+  /** schemas this process created or found (nothing in the service drops one), so each is ensured once */
+  private readonly ensured = new Set<string>();
+
   async ensureSchema(schema: string, database?: string): Promise<void> {
+    const key = `${database ?? ''}.${schema}`;
+    if (this.ensured.has(key)) return;
     await this.execute(this.dialect.createSchema(schema, database));
+    this.ensured.add(key);
   }
 
   scratchRelation(name: string, near: Relation): Relation {

@@ -74,6 +74,20 @@ export async function queryAll(warehouse: Warehouse, sql: string, params?: BindV
   return rows;
 }
 
+/**
+ * Drops scratch tables in one go (one connection and one commit: a real-time pass stages dozens),
+ * each on its own when that fails; a table already gone is no error.
+ */
+export async function dropTables(warehouse: Warehouse, relations: readonly Relation[]): Promise<void> {
+  if (relations.length === 0) return;
+  const statements = relations.map((r) => warehouse.dialect.drop(r, 'table'));
+  try {
+    await warehouse.transaction(statements);
+  } catch {
+    for (const s of statements) await warehouse.execute(s).catch(() => undefined);
+  }
+}
+
 export async function queryValue<T = unknown>(warehouse: Warehouse, sql: string, params?: BindValue[]): Promise<T | undefined> {
   for await (const row of warehouse.query(sql, params)) return Object.values(row)[0] as T;
   return undefined;

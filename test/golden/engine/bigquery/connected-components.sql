@@ -128,6 +128,8 @@ select count(*) from `demo-project`.`cdp`.`cc_components__cc<token>_resolved` wh
 
 select count(*) from `demo-project`.`cdp`.`cc_components__cc<token>_resolved` where root = key;
 
+-- begin transaction;
+
 drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_ids`;
 
 drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_links`;
@@ -155,3 +157,5 @@ drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_hooks`;
 drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_history`;
 
 drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_resolved`;
+
+-- commit;

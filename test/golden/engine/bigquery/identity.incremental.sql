@@ -23,8 +23,6 @@ where v.raw is not null and not exists (select 1 from `demo-project`.`cdp`.`iden
 
 -- append into `demo-project`.`cdp`.`identity_phone_numbers` (raw, country, value): [["07700 900123","GB","+447700900123"],["(+44) 7700-900-123","GB","+447700900123"]];
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_records0`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_records0` as
 select x.*, least(coalesce(x.`k0`, 9223372036854775807), coalesce(x.`k1`, 9223372036854775807), coalesce(x.`k2`, 9223372036854775807), coalesce(x.`k3`, 9223372036854775807), coalesce(x.`k4`, 9223372036854775807)) as rec_min
 from (
@@ -52,8 +50,6 @@ where v.raw is not null and not exists (select 1 from `demo-project`.`cdp`.`iden
 
 -- append into `demo-project`.`cdp`.`identity_phone_numbers` (raw, country, value): [["07700 900123","GB","+447700900123"],["(+44) 7700-900-123","GB","+447700900123"]];
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_records1`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_records1` as
 select x.*, least(coalesce(x.`k0`, 9223372036854775807), coalesce(x.`k1`, 9223372036854775807), coalesce(x.`k2`, 9223372036854775807), coalesce(x.`k3`, 9223372036854775807)) as rec_min
 from (
@@ -74,8 +70,6 @@ from (
   ) x
 ) x;
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_records2`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_records2` as
 select x.*, least(coalesce(x.`k0`, 9223372036854775807)) as rec_min
 from (
@@ -90,8 +84,6 @@ from (
   ) x
 ) x;
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_records3`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_records3` as
 select x.*, least(coalesce(x.`k0`, 9223372036854775807)) as rec_min
 from (
@@ -105,8 +97,6 @@ from (
     ) m
   ) x
 ) x;
-
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_links`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_links` as
 select a, b, case when ka < 72057594037927936 then 'user_id' when ka < 144115188075855872 then 'email' when ka < 216172782113783808 then 'phone' else 'anonymous_id' end as a_type, case when kb < 72057594037927936 then 'user_id' when kb < 144115188075855872 then 'email' when kb < 216172782113783808 then 'phone' else 'anonymous_id' end as b_type, first_seen, last_seen, source as source, ka, kb
@@ -159,31 +149,21 @@ from `demo-project`.`cdp`.`_identity_<token>_records3` x where x.`n0` is not nul
 
 select count(*) from `demo-project`.`cdp`.`_identity_<token>_links`;
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_delta`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_delta` as
 select n.a, n.b, n.a_type, n.b_type, n.first_seen, n.last_seen, n.source from `demo-project`.`cdp`.`_identity_<token>_links` n left join `demo-project`.`cdp`.`identity_edges` o on o.`a` = n.`a` and o.`b` = n.`b`
 where o.`a` is null or n.`first_seen` < o.`first_seen` or (o.`first_seen` is null and n.`first_seen` is not null);
 
 select count(*) from `demo-project`.`cdp`.`_identity_<token>_delta`;
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_touched`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_touched` as
 select a as node from `demo-project`.`cdp`.`_identity_<token>_delta` union distinct select b from `demo-project`.`cdp`.`_identity_<token>_delta`;
-
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_oldcomp`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_oldcomp` as
 select distinct g.component from `demo-project`.`cdp`.`identity_graph` g join `demo-project`.`cdp`.`_identity_<token>_touched` t on t.node = concat(g.id_type, ':', g.id_value);
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_affected`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_affected` as
 select concat(g.id_type, ':', g.id_value) as node from `demo-project`.`cdp`.`identity_graph` g join `demo-project`.`cdp`.`_identity_<token>_oldcomp` c on c.component = g.component
 union distinct select node from `demo-project`.`cdp`.`_identity_<token>_touched`;
-
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_subedges`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_subedges` as
 select l.*, (case l.a_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + (farm_fingerprint(l.a) & 72057594037927935)) as ka, (case l.b_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + (farm_fingerprint(l.b) & 72057594037927935)) as kb from (
@@ -195,8 +175,6 @@ select a, b, a_type, b_type, first_seen, last_seen, source from `demo-project`.`
 ) l
 group by a, b
 ) l;
-
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_nodes`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_nodes` as
 select node, min(key) as key, min(first_seen) as first_seen, max(last_seen) as last_seen, array_agg(source ignore nulls order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as TIMESTAMP)), source limit 1)[safe_offset(0)] as source, min(rec_min) as hook, max(rec_min) as hook_max
@@ -302,8 +280,6 @@ select count(*) from `demo-project`.`cdp`.`_identity_<token>_j0` where moved = 1
 
 drop table if exists `demo-project`.`cdp`.`_identity_<token>_history`;
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_labels`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_labels` as
 select root, min(node) as component, to_hex(md5(concat('profile:', min(node)))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
   case when sum(case when key >= 0 and key < 72057594037927936 then 1 else 0 end) > 1 or sum(case when key >= 72057594037927936 and key < 144115188075855872 then 1 else 0 end) > 5 or sum(case when key >= 144115188075855872 and key < 216172782113783808 then 1 else 0 end) > 3 or sum(case when key >= 216172782113783808 and key < 288230376151711744 then 1 else 0 end) > 100 then 1 else 0 end as over
@@ -313,8 +289,6 @@ select n.node, n.key, n.first_seen, n.last_seen, coalesce(n_l.p, coalesce(n_f.p,
 group by root;
 
 create table `demo-project`.`cdp`.`_identity_<token>_blocked` (`run_id` STRING, `component` STRING, `a_type` STRING, `a_value` STRING, `b_type` STRING, `b_value` STRING, `limit_type` STRING, `limit_value` INT64, `first_seen` TIMESTAMP);
-
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_split_over_nodes`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` as
 select v.key, v.node, v.component, cast(row_number() over (order by v.node) as INT64) as i, cast(dense_rank() over (order by v.component) as INT64) as c, case when v.key < 72057594037927936 then 0 when v.key < 144115188075855872 then 1 when v.key < 216172782113783808 then 2 else 3 end as t
@@ -332,8 +306,6 @@ create table `demo-project`.`cdp`.`_identity_<token>_split_refused` (`a` INT64, 
 
 -- append into `demo-project`.`cdp`.`_identity_<token>_split_refused` (a, b, limit_type, limit_value): [[2,3,"user_id",1]];
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_split`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_split` as
 select n.key, m.node as cluster from `demo-project`.`cdp`.`_identity_<token>_split_clusters` x join `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` n on n.i = x.i join `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` m on m.i = x.cluster;
 
@@ -341,13 +313,15 @@ insert into `demo-project`.`cdp`.`_identity_<token>_blocked`
 select '<identity_run_id>', x.component, e.a_type, substr(e.a, strpos(e.a, ':') + 1), e.b_type, substr(e.b, strpos(e.b, ':') + 1), r.limit_type, r.limit_value, e.first_seen
 from `demo-project`.`cdp`.`_identity_<token>_split_refused` r join `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` x on x.i = r.a join `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` y on y.i = r.b join `demo-project`.`cdp`.`_identity_<token>_subedges` e on e.ka = x.key and e.kb = y.key;
 
+-- begin transaction;
+
 drop table if exists `demo-project`.`cdp`.`_identity_<token>_split_over_nodes`;
 
 drop table if exists `demo-project`.`cdp`.`_identity_<token>_split_clusters`;
 
 drop table if exists `demo-project`.`cdp`.`_identity_<token>_split_refused`;
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_old`;
+-- commit;
 
 create table `demo-project`.`cdp`.`_identity_<token>_old` as
 select concat(g.id_type, ':', g.id_value) as node, g.profile_id, min(g.first_seen) over (partition by g.profile_id) as profile_first_seen
@@ -355,20 +329,14 @@ from `demo-project`.`cdp`.`identity_graph` g join `demo-project`.`cdp`.`_identit
 
 select count(*) from `demo-project`.`cdp`.`_identity_<token>_old`;
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_clusters`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_clusters` as
 select n.node, case when n.key < 72057594037927936 then 'user_id' when n.key < 144115188075855872 then 'email' when n.key < 216172782113783808 then 'phone' else 'anonymous_id' end as id_type, substr(n.node, strpos(n.node, ':') + 1) as id_value, n.source, n.first_seen, n.last_seen, l.component,
   coalesce(s.cluster, l.component) as cluster, case when s.cluster is null then l.profile_id else to_hex(md5(concat('profile:', s.cluster))) end as new_profile_id
 from `demo-project`.`cdp`.`_identity_<token>_nodes` n left join `demo-project`.`cdp`.`_identity_<token>_f0` n_f on n_f.v = n.key left join `demo-project`.`cdp`.`_identity_<token>_j0` n_l on n_l.v = coalesce(n_f.p, n.hook) join `demo-project`.`cdp`.`_identity_<token>_labels` l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook)) left join `demo-project`.`cdp`.`_identity_<token>_split` s on s.key = n.key;
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_cand`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_cand` as
 select c.cluster, o.profile_id, count(*) as n, min(o.profile_first_seen) as profile_first_seen
 from `demo-project`.`cdp`.`_identity_<token>_clusters` c join `demo-project`.`cdp`.`_identity_<token>_old` o on o.node = c.node group by c.cluster, o.profile_id;
-
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_claim`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_claim` as
 select cluster, profile_id from (
@@ -379,19 +347,13 @@ select cluster, profile_id from (
   ) p where pref = 1
 ) w where winner = 1;
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_ids`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_ids` as
 select c.cluster, coalesce(k.profile_id, to_hex(md5(concat('profile:', c.cluster)))) as profile_id
 from (select distinct cluster from `demo-project`.`cdp`.`_identity_<token>_clusters`) c left join `demo-project`.`cdp`.`_identity_<token>_claim` k on k.cluster = c.cluster;
 
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_assigned`;
-
 create table `demo-project`.`cdp`.`_identity_<token>_assigned` as
 select i.profile_id, c.id_type, c.id_value, c.source, c.first_seen, c.last_seen, c.component, c.node
 from `demo-project`.`cdp`.`_identity_<token>_clusters` c join `demo-project`.`cdp`.`_identity_<token>_ids` i on i.cluster = c.cluster;
-
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_changes`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_changes` as
 select distinct i.cluster, i.profile_id, o.profile_id as merged_profile_id,
@@ -428,8 +390,6 @@ insert into `demo-project`.`cdp`.`identity_graph` (profile_id, id_type, id_value
 delete from `demo-project`.`cdp`.`identity_blocked_edges` where component in (select component from `demo-project`.`cdp`.`_identity_<token>_oldcomp`);
 
 insert into `demo-project`.`cdp`.`identity_blocked_edges` select * from `demo-project`.`cdp`.`_identity_<token>_blocked`;
-
-drop table if exists `demo-project`.`cdp`.`_identity_<token>_seen`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_seen` as
 select min(id_type) as id_type, substr(node, strpos(node, ':') + 1) as id_value, max(last_seen) as last_seen
@@ -575,6 +535,8 @@ select profile_id, value from (
 
 -- commit;
 
+-- begin transaction;
+
 drop table if exists `demo-project`.`cdp`.`_profiles_<token>_src0`;
 
 drop table if exists `demo-project`.`cdp`.`_profiles_<token>_src1`;
@@ -582,6 +544,8 @@ drop table if exists `demo-project`.`cdp`.`_profiles_<token>_src1`;
 drop table if exists `demo-project`.`cdp`.`_profiles_<token>_src2`;
 
 drop table if exists `demo-project`.`cdp`.`_profiles_<token>_src3`;
+
+-- commit;
 
 -- begin transaction;
 
@@ -646,6 +610,8 @@ select count(*) from `demo-project`.`cdp`.`identity_blocked_edges`;
 
 insert into `demo-project`.`cdp`.`identity_runs` values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as TIMESTAMP), cast('2010-12-24 00:00:00.000' as TIMESTAMP), 'incremental', '856dbbccf53006ae', cast('2010-12-09 12:30:00.000' as TIMESTAMP), 5, 5, 5, 100, 5, 1, 5, 2);
 
+-- begin transaction;
+
 drop table if exists `demo-project`.`cdp`.`_identity_<token>_links`;
 
 drop table if exists `demo-project`.`cdp`.`_identity_<token>_records0`;
@@ -709,3 +675,5 @@ drop table if exists `demo-project`.`cdp`.`_identity_<token>_assigned`;
 drop table if exists `demo-project`.`cdp`.`_identity_<token>_changes`;
 
 drop table if exists `demo-project`.`cdp`.`_identity_<token>_seen`;
+
+-- commit;

@@ -23,8 +23,6 @@ where v.raw is not null and not exists (select 1 from "cdp"."identity_phone_numb
 
 -- append into "cdp"."identity_phone_numbers" (raw, country, value): [["07700 900123","GB","+447700900123"],["(+44) 7700-900-123","GB","+447700900123"]];
 
-drop table if exists "cdp_scratch"."main"."_identity_<token>_records0";
-
 create table "cdp_scratch"."main"."_identity_<token>_records0" as
 select x.*, least(coalesce(x."k0", 9223372036854775807), coalesce(x."k1", 9223372036854775807), coalesce(x."k2", 9223372036854775807), coalesce(x."k3", 9223372036854775807), coalesce(x."k4", 9223372036854775807)) as rec_min
 from (
@@ -52,8 +50,6 @@ where v.raw is not null and not exists (select 1 from "cdp"."identity_phone_numb
 
 -- append into "cdp"."identity_phone_numbers" (raw, country, value): [["07700 900123","GB","+447700900123"],["(+44) 7700-900-123","GB","+447700900123"]];
 
-drop table if exists "cdp_scratch"."main"."_identity_<token>_records1";
-
 create table "cdp_scratch"."main"."_identity_<token>_records1" as
 select x.*, least(coalesce(x."k0", 9223372036854775807), coalesce(x."k1", 9223372036854775807), coalesce(x."k2", 9223372036854775807), coalesce(x."k3", 9223372036854775807)) as rec_min
 from (
@@ -74,8 +70,6 @@ from (
   ) x
 ) x;
 
-drop table if exists "cdp_scratch"."main"."_identity_<token>_records2";
-
 create table "cdp_scratch"."main"."_identity_<token>_records2" as
 select x.*, least(coalesce(x."k0", 9223372036854775807)) as rec_min
 from (
@@ -90,8 +84,6 @@ from (
   ) x
 ) x;
 
-drop table if exists "cdp_scratch"."main"."_identity_<token>_records3";
-
 create table "cdp_scratch"."main"."_identity_<token>_records3" as
 select x.*, least(coalesce(x."k0", 9223372036854775807)) as rec_min
 from (
@@ -105,8 +97,6 @@ from (
     ) m
   ) x
 ) x;
-
-drop table if exists "cdp_scratch"."main"."_identity_<token>_links";
 
 create table "cdp_scratch"."main"."_identity_<token>_links" as
 select a, b, case when ka < 72057594037927936 then 'user_id' when ka < 144115188075855872 then 'email' when ka < 216172782113783808 then 'phone' else 'anonymous_id' end as a_type, case when kb < 72057594037927936 then 'user_id' when kb < 144115188075855872 then 'email' when kb < 216172782113783808 then 'phone' else 'anonymous_id' end as b_type, first_seen, last_seen, source as source, ka, kb
@@ -158,8 +148,6 @@ from "cdp_scratch"."main"."_identity_<token>_records3" x where x."n0" is not nul
 ) l;
 
 select count(*) from "cdp_scratch"."main"."_identity_<token>_links";
-
-drop table if exists "cdp_scratch"."main"."_identity_<token>_nodes";
 
 create table "cdp_scratch"."main"."_identity_<token>_nodes" as
 select node, min(node_key) as key, min(ts) as first_seen, max(ts) as last_seen, arg_min(source, row(coalesce(ts, cast('9999-12-31 00:00:00.000' as timestamp)), source)) as source,
@@ -295,8 +283,6 @@ select count(*) from "cdp_scratch"."main"."_identity_<token>_j0" where moved = 1
 
 drop table if exists "cdp_scratch"."main"."_identity_<token>_history";
 
-drop table if exists "cdp_scratch"."main"."_identity_<token>_labels";
-
 create table "cdp_scratch"."main"."_identity_<token>_labels" as
 select root, min(node) as component, md5(concat('profile:', min(node))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
   case when sum(case when key >= 0 and key < 72057594037927936 then 1 else 0 end) > 1 or sum(case when key >= 72057594037927936 and key < 144115188075855872 then 1 else 0 end) > 5 or sum(case when key >= 144115188075855872 and key < 216172782113783808 then 1 else 0 end) > 3 or sum(case when key >= 216172782113783808 and key < 288230376151711744 then 1 else 0 end) > 100 then 1 else 0 end as over
@@ -306,8 +292,6 @@ select n.node, n.key, n.first_seen, n.last_seen, coalesce(n_l.p, coalesce(n_f.p,
 group by root;
 
 create table "cdp_scratch"."main"."_identity_<token>_blocked" ("run_id" varchar, "component" varchar, "a_type" varchar, "a_value" varchar, "b_type" varchar, "b_value" varchar, "limit_type" varchar, "limit_value" integer, "first_seen" timestamp);
-
-drop table if exists "cdp_scratch"."main"."_identity_<token>_split_over_nodes";
 
 create table "cdp_scratch"."main"."_identity_<token>_split_over_nodes" as
 select v.key, v.node, v.component, cast(row_number() over (order by v.node) as integer) as i, cast(dense_rank() over (order by v.component) as integer) as c, case when v.key < 72057594037927936 then 0 when v.key < 144115188075855872 then 1 when v.key < 216172782113783808 then 2 else 3 end as t
@@ -325,8 +309,6 @@ create table "cdp_scratch"."main"."_identity_<token>_split_refused" ("a" integer
 
 -- append into "cdp_scratch"."main"."_identity_<token>_split_refused" (a, b, limit_type, limit_value): [[2,3,"user_id",1]];
 
-drop table if exists "cdp_scratch"."main"."_identity_<token>_split";
-
 create table "cdp_scratch"."main"."_identity_<token>_split" as
 select n.key, m.node as cluster from "cdp_scratch"."main"."_identity_<token>_split_clusters" x join "cdp_scratch"."main"."_identity_<token>_split_over_nodes" n on n.i = x.i join "cdp_scratch"."main"."_identity_<token>_split_over_nodes" m on m.i = x.cluster;
 
@@ -334,13 +316,15 @@ insert into "cdp_scratch"."main"."_identity_<token>_blocked"
 select '<identity_run_id>', x.component, e.a_type, substr(e.a, strpos(e.a, ':') + 1), e.b_type, substr(e.b, strpos(e.b, ':') + 1), r.limit_type, r.limit_value, e.first_seen
 from "cdp_scratch"."main"."_identity_<token>_split_refused" r join "cdp_scratch"."main"."_identity_<token>_split_over_nodes" x on x.i = r.a join "cdp_scratch"."main"."_identity_<token>_split_over_nodes" y on y.i = r.b join "cdp_scratch"."main"."_identity_<token>_links" e on e.ka = x.key and e.kb = y.key;
 
+-- begin transaction;
+
 drop table if exists "cdp_scratch"."main"."_identity_<token>_split_over_nodes";
 
 drop table if exists "cdp_scratch"."main"."_identity_<token>_split_clusters";
 
 drop table if exists "cdp_scratch"."main"."_identity_<token>_split_refused";
 
-drop table if exists "cdp_scratch"."main"."_identity_<token>_old";
+-- commit;
 
 create table "cdp_scratch"."main"."_identity_<token>_old" as
 select concat(g.id_type, ':', g.id_value) as node, g.profile_id, min(g.first_seen) over (partition by g.profile_id) as profile_first_seen
@@ -487,6 +471,8 @@ select profile_id, value from (
 
 -- commit;
 
+-- begin transaction;
+
 drop table if exists "cdp_scratch"."main"."_profiles_<token>_src0";
 
 drop table if exists "cdp_scratch"."main"."_profiles_<token>_src1";
@@ -494,6 +480,8 @@ drop table if exists "cdp_scratch"."main"."_profiles_<token>_src1";
 drop table if exists "cdp_scratch"."main"."_profiles_<token>_src2";
 
 drop table if exists "cdp_scratch"."main"."_profiles_<token>_src3";
+
+-- commit;
 
 -- begin transaction;
 
@@ -558,6 +546,8 @@ select count(*) from "cdp"."identity_blocked_edges";
 
 insert into "cdp"."identity_runs" values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as timestamp), cast('2010-12-24 00:00:00.000' as timestamp), 'full', '856dbbccf53006ae', cast('2010-12-09 12:30:00.000' as timestamp), 5, 5, 5, 100, 5, 0, 5, 2);
 
+-- begin transaction;
+
 drop table if exists "cdp_scratch"."main"."_identity_<token>_links";
 
 drop table if exists "cdp_scratch"."main"."_identity_<token>_records0";
@@ -597,3 +587,5 @@ drop table if exists "cdp_scratch"."main"."_identity_<token>_split";
 drop table if exists "cdp_scratch"."main"."_identity_<token>_blocked";
 
 drop table if exists "cdp_scratch"."main"."_identity_<token>_old";
+
+-- commit;

@@ -134,6 +134,8 @@ select count(*) from "cdp"."cc_components__cc<token>_resolved" where 1 = 1;
 
 select count(*) from "cdp"."cc_components__cc<token>_resolved" where root = key;
 
+-- begin transaction;
+
 drop table if exists "cdp"."cc_components__cc<token>_ids" cascade;
 
 drop table if exists "cdp"."cc_components__cc<token>_links" cascade;
@@ -161,3 +163,5 @@ drop table if exists "cdp"."cc_components__cc<token>_hooks" cascade;
 drop table if exists "cdp"."cc_components__cc<token>_history" cascade;
 
 drop table if exists "cdp"."cc_components__cc<token>_resolved" cascade;
+
+-- commit;

@@ -128,6 +128,8 @@ select count(*) from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_RESOLVED" where 1 = 
 
 select count(*) from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_RESOLVED" where root = key;
 
+-- begin transaction;
+
 drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_IDS";
 
 drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_LINKS";
@@ -155,3 +157,5 @@ drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_HOOKS";
 drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_HISTORY";
 
 drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_RESOLVED";
+
+-- commit;

@@ -23,8 +23,6 @@ where v.raw is not null and not exists (select 1 from "DEMO"."CDP"."IDENTITY_PHO
 
 -- append into "DEMO"."CDP"."IDENTITY_PHONE_NUMBERS" (raw, country, value): [["07700 900123","GB","+447700900123"],["(+44) 7700-900-123","GB","+447700900123"]];
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS0";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_RECORDS0" as
 select x.*, least(coalesce(x."K0", 9223372036854775807), coalesce(x."K1", 9223372036854775807), coalesce(x."K2", 9223372036854775807), coalesce(x."K3", 9223372036854775807), coalesce(x."K4", 9223372036854775807)) as rec_min
 from (
@@ -52,8 +50,6 @@ where v.raw is not null and not exists (select 1 from "DEMO"."CDP"."IDENTITY_PHO
 
 -- append into "DEMO"."CDP"."IDENTITY_PHONE_NUMBERS" (raw, country, value): [["07700 900123","GB","+447700900123"],["(+44) 7700-900-123","GB","+447700900123"]];
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS1";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_RECORDS1" as
 select x.*, least(coalesce(x."K0", 9223372036854775807), coalesce(x."K1", 9223372036854775807), coalesce(x."K2", 9223372036854775807), coalesce(x."K3", 9223372036854775807)) as rec_min
 from (
@@ -74,8 +70,6 @@ from (
   ) x
 ) x;
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS2";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_RECORDS2" as
 select x.*, least(coalesce(x."K0", 9223372036854775807)) as rec_min
 from (
@@ -90,8 +84,6 @@ from (
   ) x
 ) x;
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS3";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_RECORDS3" as
 select x.*, least(coalesce(x."K0", 9223372036854775807)) as rec_min
 from (
@@ -105,8 +97,6 @@ from (
     ) m
   ) x
 ) x;
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_LINKS";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_LINKS" as
 select a, b, case when ka < 72057594037927936 then 'user_id' when ka < 144115188075855872 then 'email' when ka < 216172782113783808 then 'phone' else 'anonymous_id' end as a_type, case when kb < 72057594037927936 then 'user_id' when kb < 144115188075855872 then 'email' when kb < 216172782113783808 then 'phone' else 'anonymous_id' end as b_type, first_seen, last_seen, source as source, ka, kb
@@ -158,8 +148,6 @@ from "DEMO"."CDP"."_IDENTITY_<token>_RECORDS3" x where x."N0" is not null
 ) l;
 
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_LINKS";
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_NODES";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_NODES" as
 select node, min(node_key) as key, min(ts) as first_seen, max(ts) as last_seen, get(array_agg(source) within group (order by coalesce(ts, cast('9999-12-31 00:00:00.000' as timestamp_ntz)), source), 0) as source,
@@ -295,8 +283,6 @@ select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_J0" where moved = 1;
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_HISTORY";
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_LABELS";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_LABELS" as
 select root, min(node) as component, md5(concat('profile:', min(node))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
   case when sum(case when key >= 0 and key < 72057594037927936 then 1 else 0 end) > 1 or sum(case when key >= 72057594037927936 and key < 144115188075855872 then 1 else 0 end) > 5 or sum(case when key >= 144115188075855872 and key < 216172782113783808 then 1 else 0 end) > 3 or sum(case when key >= 216172782113783808 and key < 288230376151711744 then 1 else 0 end) > 100 then 1 else 0 end as over
@@ -306,8 +292,6 @@ select n.node, n.key, n.first_seen, n.last_seen, coalesce(n_l.p, coalesce(n_f.p,
 group by root;
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_BLOCKED" ("RUN_ID" varchar, "COMPONENT" varchar, "A_TYPE" varchar, "A_VALUE" varchar, "B_TYPE" varchar, "B_VALUE" varchar, "LIMIT_TYPE" varchar, "LIMIT_VALUE" integer, "FIRST_SEEN" timestamp_ntz);
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" as
 select v.key, v.node, v.component, cast(row_number() over (order by v.node) as integer) as i, cast(dense_rank() over (order by v.component) as integer) as c, case when v.key < 72057594037927936 then 0 when v.key < 144115188075855872 then 1 when v.key < 216172782113783808 then 2 else 3 end as t
@@ -325,8 +309,6 @@ create table "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_REFUSED" ("A" integer, "B" in
 
 -- append into "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_REFUSED" (a, b, limit_type, limit_value): [[2,3,"user_id",1]];
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SPLIT";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_SPLIT" as
 select n.key, m.node as cluster from "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_CLUSTERS" x join "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" n on n.i = x.i join "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" m on m.i = x.cluster;
 
@@ -334,13 +316,15 @@ insert into "DEMO"."CDP"."_IDENTITY_<token>_BLOCKED"
 select '<identity_run_id>', x.component, e.a_type, substr(e.a, position(':', e.a) + 1), e.b_type, substr(e.b, position(':', e.b) + 1), r.limit_type, r.limit_value, e.first_seen
 from "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_REFUSED" r join "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" x on x.i = r.a join "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" y on y.i = r.b join "DEMO"."CDP"."_IDENTITY_<token>_LINKS" e on e.ka = x.key and e.kb = y.key;
 
+-- begin transaction;
+
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES";
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_CLUSTERS";
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_REFUSED";
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_OLD";
+-- commit;
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_OLD" as
 select concat(g.id_type, ':', g.id_value) as node, g.profile_id, min(g.first_seen) over (partition by g.profile_id) as profile_first_seen
@@ -487,6 +471,8 @@ select profile_id, value from (
 
 -- commit;
 
+-- begin transaction;
+
 drop table if exists "DEMO"."CDP"."_PROFILES_<token>_SRC0";
 
 drop table if exists "DEMO"."CDP"."_PROFILES_<token>_SRC1";
@@ -494,6 +480,8 @@ drop table if exists "DEMO"."CDP"."_PROFILES_<token>_SRC1";
 drop table if exists "DEMO"."CDP"."_PROFILES_<token>_SRC2";
 
 drop table if exists "DEMO"."CDP"."_PROFILES_<token>_SRC3";
+
+-- commit;
 
 -- begin transaction;
 
@@ -558,6 +546,8 @@ select count(*) from "DEMO"."CDP"."IDENTITY_BLOCKED_EDGES";
 
 insert into "DEMO"."CDP"."IDENTITY_RUNS" values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as timestamp_ntz), cast('2010-12-24 00:00:00.000' as timestamp_ntz), 'full', '856dbbccf53006ae', cast('2010-12-09 12:30:00.000' as timestamp_ntz), 5, 5, 5, 100, 5, 0, 5, 2);
 
+-- begin transaction;
+
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_LINKS";
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS0";
@@ -597,3 +587,5 @@ drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SPLIT";
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_BLOCKED";
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_OLD";
+
+-- commit;

@@ -23,8 +23,6 @@ where v.raw is not null and not exists (select 1 from "DEMO"."CDP"."IDENTITY_PHO
 
 -- append into "DEMO"."CDP"."IDENTITY_PHONE_NUMBERS" (raw, country, value): [["07700 900123","GB","+447700900123"],["(+44) 7700-900-123","GB","+447700900123"]];
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS0";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_RECORDS0" as
 select x.*, least(coalesce(x."K0", 9223372036854775807), coalesce(x."K1", 9223372036854775807), coalesce(x."K2", 9223372036854775807), coalesce(x."K3", 9223372036854775807), coalesce(x."K4", 9223372036854775807)) as rec_min
 from (
@@ -52,8 +50,6 @@ where v.raw is not null and not exists (select 1 from "DEMO"."CDP"."IDENTITY_PHO
 
 -- append into "DEMO"."CDP"."IDENTITY_PHONE_NUMBERS" (raw, country, value): [["07700 900123","GB","+447700900123"],["(+44) 7700-900-123","GB","+447700900123"]];
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS1";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_RECORDS1" as
 select x.*, least(coalesce(x."K0", 9223372036854775807), coalesce(x."K1", 9223372036854775807), coalesce(x."K2", 9223372036854775807), coalesce(x."K3", 9223372036854775807)) as rec_min
 from (
@@ -74,8 +70,6 @@ from (
   ) x
 ) x;
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS2";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_RECORDS2" as
 select x.*, least(coalesce(x."K0", 9223372036854775807)) as rec_min
 from (
@@ -90,8 +84,6 @@ from (
   ) x
 ) x;
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS3";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_RECORDS3" as
 select x.*, least(coalesce(x."K0", 9223372036854775807)) as rec_min
 from (
@@ -105,8 +97,6 @@ from (
     ) m
   ) x
 ) x;
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_LINKS";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_LINKS" as
 select a, b, case when ka < 72057594037927936 then 'user_id' when ka < 144115188075855872 then 'email' when ka < 216172782113783808 then 'phone' else 'anonymous_id' end as a_type, case when kb < 72057594037927936 then 'user_id' when kb < 144115188075855872 then 'email' when kb < 216172782113783808 then 'phone' else 'anonymous_id' end as b_type, first_seen, last_seen, source as source, ka, kb
@@ -159,31 +149,21 @@ from "DEMO"."CDP"."_IDENTITY_<token>_RECORDS3" x where x."N0" is not null
 
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_LINKS";
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_DELTA";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_DELTA" as
 select n.a, n.b, n.a_type, n.b_type, n.first_seen, n.last_seen, n.source from "DEMO"."CDP"."_IDENTITY_<token>_LINKS" n left join "DEMO"."CDP"."IDENTITY_EDGES" o on o."A" = n."A" and o."B" = n."B"
 where o."A" is null or n."FIRST_SEEN" < o."FIRST_SEEN" or (o."FIRST_SEEN" is null and n."FIRST_SEEN" is not null);
 
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_DELTA";
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_TOUCHED";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_TOUCHED" as
 select a as node from "DEMO"."CDP"."_IDENTITY_<token>_DELTA" union select b from "DEMO"."CDP"."_IDENTITY_<token>_DELTA";
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_OLDCOMP";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_OLDCOMP" as
 select distinct g.component from "DEMO"."CDP"."IDENTITY_GRAPH" g join "DEMO"."CDP"."_IDENTITY_<token>_TOUCHED" t on t.node = concat(g.id_type, ':', g.id_value);
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_AFFECTED";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_AFFECTED" as
 select concat(g.id_type, ':', g.id_value) as node from "DEMO"."CDP"."IDENTITY_GRAPH" g join "DEMO"."CDP"."_IDENTITY_<token>_OLDCOMP" c on c.component = g.component
 union select node from "DEMO"."CDP"."_IDENTITY_<token>_TOUCHED";
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SUBEDGES";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_SUBEDGES" as
 select l.*, (case l.a_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + bitand(hash(l.a), 72057594037927935)) as ka, (case l.b_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + bitand(hash(l.b), 72057594037927935)) as kb from (
@@ -195,8 +175,6 @@ select a, b, a_type, b_type, first_seen, last_seen, source from "DEMO"."CDP"."_I
 ) l
 group by a, b
 ) l;
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_NODES";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_NODES" as
 select node, min(key) as key, min(first_seen) as first_seen, max(last_seen) as last_seen, get(array_agg(source) within group (order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as timestamp_ntz)), source), 0) as source, min(rec_min) as hook, max(rec_min) as hook_max
@@ -302,8 +280,6 @@ select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_J0" where moved = 1;
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_HISTORY";
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_LABELS";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_LABELS" as
 select root, min(node) as component, md5(concat('profile:', min(node))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
   case when sum(case when key >= 0 and key < 72057594037927936 then 1 else 0 end) > 1 or sum(case when key >= 72057594037927936 and key < 144115188075855872 then 1 else 0 end) > 5 or sum(case when key >= 144115188075855872 and key < 216172782113783808 then 1 else 0 end) > 3 or sum(case when key >= 216172782113783808 and key < 288230376151711744 then 1 else 0 end) > 100 then 1 else 0 end as over
@@ -313,8 +289,6 @@ select n.node, n.key, n.first_seen, n.last_seen, coalesce(n_l.p, coalesce(n_f.p,
 group by root;
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_BLOCKED" ("RUN_ID" varchar, "COMPONENT" varchar, "A_TYPE" varchar, "A_VALUE" varchar, "B_TYPE" varchar, "B_VALUE" varchar, "LIMIT_TYPE" varchar, "LIMIT_VALUE" integer, "FIRST_SEEN" timestamp_ntz);
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" as
 select v.key, v.node, v.component, cast(row_number() over (order by v.node) as integer) as i, cast(dense_rank() over (order by v.component) as integer) as c, case when v.key < 72057594037927936 then 0 when v.key < 144115188075855872 then 1 when v.key < 216172782113783808 then 2 else 3 end as t
@@ -332,8 +306,6 @@ create table "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_REFUSED" ("A" integer, "B" in
 
 -- append into "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_REFUSED" (a, b, limit_type, limit_value): [[2,3,"user_id",1]];
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SPLIT";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_SPLIT" as
 select n.key, m.node as cluster from "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_CLUSTERS" x join "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" n on n.i = x.i join "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" m on m.i = x.cluster;
 
@@ -341,13 +313,15 @@ insert into "DEMO"."CDP"."_IDENTITY_<token>_BLOCKED"
 select '<identity_run_id>', x.component, e.a_type, substr(e.a, position(':', e.a) + 1), e.b_type, substr(e.b, position(':', e.b) + 1), r.limit_type, r.limit_value, e.first_seen
 from "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_REFUSED" r join "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" x on x.i = r.a join "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" y on y.i = r.b join "DEMO"."CDP"."_IDENTITY_<token>_SUBEDGES" e on e.ka = x.key and e.kb = y.key;
 
+-- begin transaction;
+
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES";
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_CLUSTERS";
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_REFUSED";
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_OLD";
+-- commit;
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_OLD" as
 select concat(g.id_type, ':', g.id_value) as node, g.profile_id, min(g.first_seen) over (partition by g.profile_id) as profile_first_seen
@@ -355,20 +329,14 @@ from "DEMO"."CDP"."IDENTITY_GRAPH" g join "DEMO"."CDP"."_IDENTITY_<token>_OLDCOM
 
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_OLD";
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_CLUSTERS";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_CLUSTERS" as
 select n.node, case when n.key < 72057594037927936 then 'user_id' when n.key < 144115188075855872 then 'email' when n.key < 216172782113783808 then 'phone' else 'anonymous_id' end as id_type, substr(n.node, position(':', n.node) + 1) as id_value, n.source, n.first_seen, n.last_seen, l.component,
   coalesce(s.cluster, l.component) as cluster, case when s.cluster is null then l.profile_id else md5(concat('profile:', s.cluster)) end as new_profile_id
 from "DEMO"."CDP"."_IDENTITY_<token>_NODES" n left join "DEMO"."CDP"."_IDENTITY_<token>_F0" n_f on n_f.v = n.key left join "DEMO"."CDP"."_IDENTITY_<token>_J0" n_l on n_l.v = coalesce(n_f.p, n.hook) join "DEMO"."CDP"."_IDENTITY_<token>_LABELS" l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook)) left join "DEMO"."CDP"."_IDENTITY_<token>_SPLIT" s on s.key = n.key;
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_CAND";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_CAND" as
 select c.cluster, o.profile_id, count(*) as n, min(o.profile_first_seen) as profile_first_seen
 from "DEMO"."CDP"."_IDENTITY_<token>_CLUSTERS" c join "DEMO"."CDP"."_IDENTITY_<token>_OLD" o on o.node = c.node group by c.cluster, o.profile_id;
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_CLAIM";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_CLAIM" as
 select cluster, profile_id from (
@@ -379,19 +347,13 @@ select cluster, profile_id from (
   ) p where pref = 1
 ) w where winner = 1;
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_IDS";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_IDS" as
 select c.cluster, coalesce(k.profile_id, md5(concat('profile:', c.cluster))) as profile_id
 from (select distinct cluster from "DEMO"."CDP"."_IDENTITY_<token>_CLUSTERS") c left join "DEMO"."CDP"."_IDENTITY_<token>_CLAIM" k on k.cluster = c.cluster;
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_ASSIGNED";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_ASSIGNED" as
 select i.profile_id, c.id_type, c.id_value, c.source, c.first_seen, c.last_seen, c.component, c.node
 from "DEMO"."CDP"."_IDENTITY_<token>_CLUSTERS" c join "DEMO"."CDP"."_IDENTITY_<token>_IDS" i on i.cluster = c.cluster;
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_CHANGES";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_CHANGES" as
 select distinct i.cluster, i.profile_id, o.profile_id as merged_profile_id,
@@ -428,8 +390,6 @@ insert into "DEMO"."CDP"."IDENTITY_GRAPH" (profile_id, id_type, id_value, source
 delete from "DEMO"."CDP"."IDENTITY_BLOCKED_EDGES" where component in (select component from "DEMO"."CDP"."_IDENTITY_<token>_OLDCOMP");
 
 insert into "DEMO"."CDP"."IDENTITY_BLOCKED_EDGES" select * from "DEMO"."CDP"."_IDENTITY_<token>_BLOCKED";
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SEEN";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_SEEN" as
 select min(id_type) as id_type, substr(node, position(':', node) + 1) as id_value, max(last_seen) as last_seen
@@ -575,6 +535,8 @@ select profile_id, value from (
 
 -- commit;
 
+-- begin transaction;
+
 drop table if exists "DEMO"."CDP"."_PROFILES_<token>_SRC0";
 
 drop table if exists "DEMO"."CDP"."_PROFILES_<token>_SRC1";
@@ -582,6 +544,8 @@ drop table if exists "DEMO"."CDP"."_PROFILES_<token>_SRC1";
 drop table if exists "DEMO"."CDP"."_PROFILES_<token>_SRC2";
 
 drop table if exists "DEMO"."CDP"."_PROFILES_<token>_SRC3";
+
+-- commit;
 
 -- begin transaction;
 
@@ -646,6 +610,8 @@ select count(*) from "DEMO"."CDP"."IDENTITY_BLOCKED_EDGES";
 
 insert into "DEMO"."CDP"."IDENTITY_RUNS" values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as timestamp_ntz), cast('2010-12-24 00:00:00.000' as timestamp_ntz), 'incremental', '856dbbccf53006ae', cast('2010-12-09 12:30:00.000' as timestamp_ntz), 5, 5, 5, 100, 5, 1, 5, 2);
 
+-- begin transaction;
+
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_LINKS";
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS0";
@@ -709,3 +675,5 @@ drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_ASSIGNED";
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_CHANGES";
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_SEEN";
+
+-- commit;
