@@ -43,17 +43,22 @@ export interface RealtimeStatus {
 
 /**
  * The real-time pipeline of the service. When the tracking API commits events (or, every
- * `realtime.poll_seconds`, when another process did), a pass runs the identity step incrementally
- * (only the components the new identifiers touch are recomputed; the profiles are rebuilt from the
- * graph) and rebuilds the segments marked `realtime: true` and the segments that `schedule:
- * realtime` syncs read, writing entries and exits to the membership history; the build's
- * notification then runs those syncs (SyncScheduler), with the same diff, snapshot, retries and
- * checkpoints as any run. A pass is the same code as `cdp build --select identity <segments>`, so
- * its results are a full rebuild's. Events that commit during a pass start another one right
- * after; a failed pass is retried after the poll interval, never in a hot loop.
+ * `realtime.poll_seconds`, when another process did), a pass runs the identity step on the new
+ * events alone and rebuilds only what they touch: the components their identifiers reach, the
+ * profiles and profile_events rows of the touched profiles, and the segments marked `realtime:
+ * true` and those `schedule: realtime` syncs read, for those profiles only (entries and exits to
+ * the membership history); the build's notification then runs the real-time syncs (SyncScheduler),
+ * with the same diff, snapshot, retries and checkpoints as any run, and patches the profile index.
+ * A pass is a build with its scope narrowed (ModelEngine's `realtime` option); when a model or seed
+ * identity reads was rebuilt since the last identity run, the pass rebuilds every profile instead.
+ * Events that commit during a pass start another one right after; a failed pass is retried after
+ * the poll interval, never in a hot loop; the touched profiles a failed pass leaves in
+ * identity_touched are taken up by the next.
  *
  * Ingestion never waits for a pass: the tracking API appends on its own connection, and the
- * events a pass has not read are counted in `status()` (and /health).
+ * events a pass has not read are counted in `status()` (and /health). The watermark a pass leaves
+ * stays below the oldest event this process received and has not committed yet, so an event that
+ * commits late is never skipped; `realtime.lookback_seconds` covers other processes.
  */
 @Injectable()
 export class RealtimeService implements OnApplicationBootstrap, OnApplicationShutdown {
