@@ -81,8 +81,6 @@ describe('event forwarding: tracked events to a webhook and to Braze, in real ti
         '    - { name: first_name, from: [events.traits.first_name] }',
         'realtime: { debounce_ms: 20, poll_seconds: 1 }',
       ].join('\n'),
-      // a real-time segment keeps the pipeline running whatever it decides for event syncs alone
-      'segments/buyers.yaml': ['name: buyers', 'realtime: true', 'where:', '  and:', '    - event: { name: Order Completed, count: { gte: 1 } }'].join('\n'),
       'destinations/hook.yaml': `type: webhook\nsettings:\n  url: ${hook.url}/hooks/cdp\n`,
       'destinations/braze.yaml': `type: braze\nsettings:\n  api_key: \${CDP_TEST_EVF_BRAZE_KEY}\n  rest_endpoint: ${brazeServer.url}\n`,
       'syncs/events_to_hook.yaml': [
