@@ -24,7 +24,8 @@ export type CdpErrorCode =
   | 'CONFLICT'
   | 'DESTINATION_NOT_FOUND'
   | 'DESTINATION_INVALID'
-  | 'SECRETS_UNREADABLE';
+  | 'SECRETS_UNREADABLE'
+  | 'SERVICE_STOPPING';
 
 export class CdpError extends Error {
   constructor(

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { CDP_CONFIG } from '../config/config.module';
 import type { CdpConfig } from '../config/config.schema';
@@ -61,7 +61,7 @@ export interface RealtimeStatus {
  * commits late is never skipped; `realtime.lookback_seconds` covers other processes.
  */
 @Injectable()
-export class RealtimeService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RealtimeService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger: Logger;
   private readonly engine: ModelEngine;
   private readonly history: RunHistoryRepository;
@@ -102,7 +102,8 @@ export class RealtimeService implements OnApplicationBootstrap, OnApplicationShu
     this.trigger();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Stops the pipeline and lets the pass in progress finish first, while the syncs still listen for its notification. */
+  async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
     clearInterval(this.poll);

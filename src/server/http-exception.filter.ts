@@ -27,6 +27,8 @@ const STATUS: Record<CdpErrorCode, number> = {
   DESTINATION_INVALID: 400,
   // the control store's secrets do not open with this key: the server's configuration, not the request
   SECRETS_UNREADABLE: 500,
+  // the service is shutting down: try again (on another replica, or after the restart)
+  SERVICE_STOPPING: 503,
 };
 
 const logger = new Logger('http');

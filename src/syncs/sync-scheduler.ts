@@ -15,6 +15,9 @@ const REFRESH_MS = 30_000;
 const PREFIX = 'sync:';
 /** A real-time sync that finds itself running tries again this soon (the change must not wait for the next one). */
 const REALTIME_RETRY_MS = 200;
+/** A real-time run that failed is run again after this, doubled per failure in a row up to the cap. */
+const REALTIME_FAILED_RETRY_MS = 2_000;
+const REALTIME_FAILED_RETRY_MAX_MS = 30_000;
 
 /**
  * Runs syncs on their schedules with @nestjs/schedule: `every` as an interval, `cron` as a cron job
@@ -23,7 +26,9 @@ const REALTIME_RETRY_MS = 200;
  * an events source), `manual` never. Schedules follow the syncs as they are created, changed or deleted (the API refreshes at
  * once; file edits are picked up within 30 s), and at start the runs a stopped process left
  * unfinished are resumed. A scheduled run that finds its sync running is skipped; a real-time one
- * runs again as soon as the running one ends, so no change waits for the next pass.
+ * runs again as soon as the running one ends, so no change waits for the next pass; one that
+ * failed (the destination is down) runs again after a backoff (2 s, doubling to 30 s), and every
+ * real-time sync runs once at start (a stop may have cut off a pass's notification).
  */
 @Injectable()
 export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -32,6 +37,8 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
   private after = new Map<string, string[]>();
   /** real-time syncs waiting to run again after the run in progress */
   private readonly pending = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
   private timer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
 
@@ -45,6 +52,12 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
     this.unsubscribe = this.ws.onBuilt((nodes) => this.afterBuild(nodes));
     await this.refresh().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not read the syncs'));
     await this.syncs.resumeUnfinished().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not resume sync runs'));
+    // real-time syncs once at start: a pass whose notification a stop (or a crash) cut off changed
+    // their source without a run; a run that finds nothing new sends nothing (syncs that never ran
+    // wait for their first build)
+    for (const [name, schedule] of this.registered) {
+      if (JSON.parse(schedule) === 'realtime' && (await this.syncs.listRuns(name, 1).catch(() => [])).length > 0) this.fire(name, 'realtime');
+    }
     // re-read the files, and pick up runs whose process stopped (their lock lapses) on another replica
     this.timer = setInterval(() => {
       this.refresh().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not read the syncs'));
@@ -55,6 +68,8 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
 
   onApplicationShutdown(): void {
     clearInterval(this.timer);
+    for (const t of this.retries.values()) clearTimeout(t);
+    this.retries.clear();
     this.unsubscribe?.();
     for (const name of this.registered.keys()) this.unregister(name);
   }
@@ -99,6 +114,9 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
     if (this.registry.doesExist('interval', key)) this.registry.deleteInterval(key);
     if (this.registry.doesExist('cron', key)) this.registry.deleteCronJob(key);
     this.registered.delete(name);
+    clearTimeout(this.retries.get(name));
+    this.retries.delete(name);
+    this.failures.delete(name);
   }
 
   private afterBuild(nodes: string[]): void {
@@ -108,10 +126,30 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
+  private afterRealtimeRun(name: string, status: string): void {
+    clearTimeout(this.retries.get(name));
+    this.retries.delete(name);
+    if (status !== 'failed') {
+      this.failures.delete(name);
+      return;
+    }
+    const n = (this.failures.get(name) ?? 0) + 1;
+    this.failures.set(name, n);
+    const t = setTimeout(() => {
+      this.retries.delete(name);
+      if (this.registered.has(name)) this.fire(name, 'realtime');
+    }, Math.min(REALTIME_FAILED_RETRY_MAX_MS, REALTIME_FAILED_RETRY_MS * 2 ** (n - 1)));
+    t.unref();
+    this.retries.set(name, t);
+  }
+
   private fire(name: string, trigger: 'schedule' | 'after' | 'realtime'): void {
     if (trigger === 'realtime' && this.pending.has(name)) return; // a retry is already on its way
     this.syncs.run(name, trigger).then(
-      (run) => this.syncs.logger.info({ sync: name, runId: run.id, status: run.status, succeeded: run.succeeded, failed: run.failed }, `${trigger} sync run finished`),
+      (run) => {
+        this.syncs.logger.info({ sync: name, runId: run.id, status: run.status, succeeded: run.succeeded, failed: run.failed }, `${trigger} sync run finished`);
+        if (trigger === 'realtime') this.afterRealtimeRun(name, run.status);
+      },
       (e: unknown) => {
         if (e instanceof SyncBusyError && trigger === 'realtime') {
           // the running run planned before this change: run again once it is done

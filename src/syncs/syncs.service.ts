@@ -35,6 +35,13 @@ class ConflictError extends CdpError {
   }
 }
 
+/** A run asked for while the service stops: it starts after the restart (real-time syncs run once at start). */
+class ServiceStoppingError extends CdpError {
+  constructor() {
+    super('SERVICE_STOPPING', 'the service is stopping; no sync run starts now');
+  }
+}
+
 class RunNotFoundError extends CdpError {
   constructor(sync: string, id: string) {
     super('SYNC_NOT_FOUND', `sync ${sync} has no run "${id}"`);
@@ -127,10 +134,15 @@ export class SyncsService implements OnApplicationShutdown {
   }
 
   private async start(name: string, trigger: RunTrigger, options: Omit<RunOptions, 'trigger' | 'signal'>): Promise<SyncRun> {
-    const entry = await findSync(this.workspace, name);
-    const target = await resolveSync(this.workspace, entry, this.logger);
-    await this.workspace.refreshSegments();
-    const promise = this.runner.run(target, this.workspace.project(), { ...options, trigger, signal: this.shutdown.signal });
+    // tracked from the first await: a shutdown waits for a run that is still finding its sync
+    // (else the workspace could close under it and leave its lock behind); none starts after it
+    if (this.shutdown.signal.aborted) throw new ServiceStoppingError();
+    const promise = (async () => {
+      const entry = await findSync(this.workspace, name);
+      const target = await resolveSync(this.workspace, entry, this.logger);
+      await this.workspace.refreshSegments();
+      return this.runner.run(target, this.workspace.project(), { ...options, trigger, signal: this.shutdown.signal });
+    })();
     this.active.set(name, promise);
     try {
       return await promise;
