@@ -53,6 +53,6 @@ export class PinoNestLogger implements LoggerService {
  */
 export class RequestLogController extends LogController {
   override isLogDisabled(request: FastifyRequest): boolean {
-    return request.url.startsWith('/v1/') || request.url === '/health';
+    return request.url.startsWith('/v1/') || request.url === '/health' || request.url === '/metrics';
   }
 }
