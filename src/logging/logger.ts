@@ -49,7 +49,7 @@ export class PinoNestLogger implements LoggerService {
 /**
  * Fastify's request lines ("incoming request", "request completed": method, url, status, time; no
  * headers) for the management API; none for the tracking API, where a line would cost more than
- * the call, nor for /health.
+ * the call, nor for /health and /metrics (scraped every few seconds).
  */
 export class RequestLogController extends LogController {
   override isLogDisabled(request: FastifyRequest): boolean {
