@@ -54,6 +54,17 @@ describe('real time: an event to a segment entry and exit at the destination', (
     throw new Error(`no matching operation within ${timeoutMs} ms; received ${JSON.stringify(received.map((r) => r.op))}`);
   };
 
+  /** Polls `probe` until it gives a value; returns it and when it came. */
+  const until = async <T,>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<{ value: T; at: number }> => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const value = await probe();
+      if (value !== undefined) return { value, at: Date.now() };
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`no answer within ${timeoutMs} ms`);
+  };
+
   beforeAll(async () => {
     hook = await FakeServer.start();
     hook.handle((req: RecordedRequest) => {
@@ -122,11 +133,25 @@ describe('real time: an event to a segment entry and exit at the destination', (
     const added = await arrival((op) => op.op === 'add' && op.fields.email === 'ada@shop.io');
     expect(added - viewedAt).toBeLessThan(TARGET_MS);
     const profileId = received.find((r) => r.op.op === 'add')!.op.key;
+    // the profile API shows the event's effect within the same target: the trait, the segment, the event
+    const shown = await until(async () => {
+      const res = await api('GET', '/api/profiles/user_id/u1');
+      const body = res.body as { profileId: string; traits: Record<string, unknown>; segments: { segment: string }[]; events: { event: string }[] };
+      return res.status === 200 && body.segments.some((x) => x.segment === 'viewed_not_bought') && body.events.some((e) => e.event === 'Product Viewed') ? body : undefined;
+    });
+    expect(shown.at - viewedAt).toBeLessThan(TARGET_MS);
+    expect(shown.value).toMatchObject({ profileId, traits: { email: 'ada@shop.io' } });
 
     const orderedAt = Date.now();
     await track('track', { userId: 'u1', event: 'Order Completed', properties: { order_id: 'o1' } });
     const removed = await arrival((op) => op.op === 'remove' && op.key === profileId);
     expect(removed - orderedAt).toBeLessThan(TARGET_MS);
+    const left = await until(async () => {
+      const res = await api('GET', `/api/profiles/${profileId}`);
+      const body = res.body as { segments: { segment: string }[]; events: { event: string }[] };
+      return res.status === 200 && body.segments.length === 0 && body.events.some((e) => e.event === 'Order Completed') ? body : undefined;
+    });
+    expect(left.at - orderedAt).toBeLessThan(TARGET_MS);
 
     // the membership history has the stay, entered and exited
     const stays = await queryAll(ws.warehouse, `select entered_at, exited_at from cdp.segment_membership where segment = 'viewed_not_bought' and profile_id = ?`, [profileId]);
