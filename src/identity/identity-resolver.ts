@@ -221,7 +221,7 @@ where o.${a} is null or n.${fs} < o.${fs} or (o.${fs} is null and n.${fs} is not
           oldComponents = stage('oldcomp');
           const touched = stage('touched');
           await this.create(touched, `select a as node from ${this.qr(delta)} ${d.unionDistinct} select b from ${this.qr(delta)}`);
-          await this.create(oldComponents, `select distinct g.component from ${this.q('graph')} g join ${this.qr(touched)} t on t.node = ${graphNode}`);
+          await this.create(oldComponents, `select distinct g.component from ${this.q('graph')} g join (${this.splitNodesSql(`select node from ${this.qr(touched)}`)}) t on ${this.graphMatch('t')}`);
           const affected = stage('affected'); // (node) whose component is recomputed
           await this.create(
             affected,
@@ -333,7 +333,7 @@ where x.id_type = t.id_type and x.id_value = t.id_value and (t.last_seen is null
       let touchedCount: number | undefined;
       if (touched) {
         await wh.execute(
-          `insert into ${this.qr(touched)} select distinct g.profile_id from ${this.q('graph')} g join (\n${touchedNodes.join('\nunion all\n')}\n) t on t.node = ${d.concat(['g.id_type', "':'", 'g.id_value'])}`,
+          `insert into ${this.qr(touched)} select distinct g.profile_id from ${this.q('graph')} g join (\n${this.splitNodesSql(touchedNodes.join('\nunion all\n'))}\n) t on ${this.graphMatch('t')}`,
         );
         const only = stage('only');
         await this.create(only, `select distinct profile_id from ${this.qr(touched)}`);
@@ -799,6 +799,21 @@ from (
   private configHash(): string {
     const { identifiers, ignore, priority } = this.plan.config;
     return createHash('sha256').update(JSON.stringify({ identifiers, ignore, priority, v: 1 })).digest('hex').slice(0, 16);
+  }
+
+  /**
+   * Nodes (`type:value`, from `nodesSql`'s column node) as the graph keeps them: (id_type, id_value).
+   * Joining the graph on these columns probes it as it is; joining on the concatenation would build
+   * `type:value` for every graph row (a real-time pass joins a large graph to a handful of nodes).
+   */
+  private splitNodesSql(nodesSql: string): string {
+    const at = this.d.strpos('n.node', "':'");
+    return `select distinct substr(n.node, 1, ${at} - 1) as id_type, substr(n.node, ${at} + 1) as id_value from (\n${nodesSql}\n) n`;
+  }
+
+  /** The join condition of graph rows `g` with split nodes `alias` (see splitNodesSql). */
+  private graphMatch(alias: string): string {
+    return `${alias}.id_type = g.id_type and ${alias}.id_value = g.id_value`;
   }
 
   private q(table: keyof typeof IDENTITY_TABLES): string {

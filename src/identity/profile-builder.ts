@@ -179,7 +179,8 @@ export interface TouchedScope {
  * Stages, for each source, the rows attributed to a touched profile. A row belongs to the profile
  * of its most trusted identifier that is in the graph (attributionSql), so it is in scope when, in
  * trust order, an identifier is a touched profile's, and every one before it is not in the graph at
- * all: `t1 or (not g1 and (t2 or (not g2 and …)))`. Plain columns are tested first, in a pass of
+ * all: `t1 or (not g1 and (t2 or (not g2 and …)))`; an identifier is in the graph when its
+ * normalized value passes the ignore rules (resolution read every record). Plain columns are tested first, in a pass of
  * their own, so the JSON paths (emails in traits) are parsed only for the rows the plain columns
  * leave undecided (events without a known user id), not for the whole history.
  */
@@ -208,7 +209,15 @@ export async function touchedScope(
         idf.type.normalize === 'phone'
           ? `(${trimmed} is not null and ${trimmed} in (select p.raw from ${d.relation(phones)} p join ${set} s on s.id_value = p.value where s.id_type = ${type} and p.country = ${d.literal(idf.type.defaultCountry ?? '')}))`
           : `(${trimmed} is not null and ${idf.type.normalize === 'email' ? `lower(${trimmed})` : trimmed} in (select id_value from ${set} s where s.id_type = ${type}))`;
-      return { json: idf.path.length > 0, touched: member(d.relation(ids)), known: member(g) };
+      // in the graph at all: every identifier of every record read is, unless the normalization or an
+      // ignore rule drops it, so that is the test (a hash of the whole graph per pass would cost more);
+      // phones need the number table
+      const normalized = normalizedSql(idf.type.normalize, trimmed, 'null');
+      const known =
+        idf.type.normalize === 'phone'
+          ? member(g)
+          : `(${normalized} is not null and not (${ignoredSql(d, plan.config.ignore, trimmed)}) and not (${ignoredSql(d, plan.config.ignore, normalized)}))`;
+      return { json: idf.path.length > 0, touched: member(d.relation(ids)), known };
     });
     const chain = (k: number, upTo: number): string => (k >= upTo ? (upTo < tests.length ? '1 = 1' : '1 = 0') : `(${tests[k].touched} or (not ${tests[k].known} and ${chain(k + 1, upTo)}))`);
     const scoped = stage(`scope_${n}`);

@@ -159,7 +159,9 @@ create table `demo-project`.`cdp`.`_identity_<token>_touched` as
 select a as node from `demo-project`.`cdp`.`_identity_<token>_delta` union distinct select b from `demo-project`.`cdp`.`_identity_<token>_delta`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_oldcomp` as
-select distinct g.component from `demo-project`.`cdp`.`identity_graph` g join `demo-project`.`cdp`.`_identity_<token>_touched` t on t.node = concat(g.id_type, ':', g.id_value);
+select distinct g.component from `demo-project`.`cdp`.`identity_graph` g join (select distinct substr(n.node, 1, strpos(n.node, ':') - 1) as id_type, substr(n.node, strpos(n.node, ':') + 1) as id_value from (
+select node from `demo-project`.`cdp`.`_identity_<token>_touched`
+) n) t on t.id_type = g.id_type and t.id_value = g.id_value;
 
 create table `demo-project`.`cdp`.`_identity_<token>_affected` as
 select concat(g.id_type, ':', g.id_value) as node from `demo-project`.`cdp`.`identity_graph` g join `demo-project`.`cdp`.`_identity_<token>_oldcomp` c on c.component = g.component

@@ -159,7 +159,9 @@ create table "DEMO"."CDP"."_IDENTITY_<token>_TOUCHED" as
 select a as node from "DEMO"."CDP"."_IDENTITY_<token>_DELTA" union select b from "DEMO"."CDP"."_IDENTITY_<token>_DELTA";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_OLDCOMP" as
-select distinct g.component from "DEMO"."CDP"."IDENTITY_GRAPH" g join "DEMO"."CDP"."_IDENTITY_<token>_TOUCHED" t on t.node = concat(g.id_type, ':', g.id_value);
+select distinct g.component from "DEMO"."CDP"."IDENTITY_GRAPH" g join (select distinct substr(n.node, 1, position(':', n.node) - 1) as id_type, substr(n.node, position(':', n.node) + 1) as id_value from (
+select node from "DEMO"."CDP"."_IDENTITY_<token>_TOUCHED"
+) n) t on t.id_type = g.id_type and t.id_value = g.id_value;
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_AFFECTED" as
 select concat(g.id_type, ':', g.id_value) as node from "DEMO"."CDP"."IDENTITY_GRAPH" g join "DEMO"."CDP"."_IDENTITY_<token>_OLDCOMP" c on c.component = g.component
