@@ -110,7 +110,7 @@ async function main() {
       const [, url] = await waitFor(child, /serving .* on (http:\/\/localhost:\d+)/);
       // keep reading the service's output (a full pipe would stall it)
       const log = process.env.BENCH_LOG_FILE ? createWriteStream(process.env.BENCH_LOG_FILE) : undefined;
-      child.stdout!.on('data', (d: Buffer) => log?.write(d));
+      child.stdout.on('data', (d: Buffer) => log?.write(d));
       const res = await fetch(`${url}/api/sources`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench' }) });
       const { writeKey } = (await res.json()) as { writeKey: string };
       // a service in production is warm: wait until the profile index has loaded (profiles answer)
