@@ -3,6 +3,7 @@ import { FakeServer, type RecordedRequest } from '../support/fake-server';
 import { FakeBraze } from '../support/fakes/braze';
 import { TempProject } from '../support/temp-project';
 import { apiClient, createSource, startApp, type ApiCall, type CreatedSource } from '../support/test-app';
+import { webIdentityYaml } from '../support/web-identity';
 
 /**
  * Event forwarding over real HTTP: Segment-style events posted to the tracking API reach two
@@ -71,14 +72,7 @@ describe('event forwarding: tracked events to a webhook and to Braze, in real ti
       'cdp.yaml': [
         'name: evf',
         'warehouse: { type: duckdb }',
-        'identity:',
-        '  identifiers:',
-        '    - { type: user_id, from: [events.user_id], limit: 1 }',
-        '    - { type: email, from: [events.traits.email], limit: 5 }',
-        '    - { type: anonymous_id, from: [events.anonymous_id], limit: 100 }',
-        '  traits:',
-        '    - { name: email, from: [events.traits.email] }',
-        '    - { name: first_name, from: [events.traits.first_name] }',
+        ...webIdentityYaml(['{ name: first_name, from: [events.traits.first_name] }']),
         'realtime: { debounce_ms: 20, poll_seconds: 1 }',
       ].join('\n'),
       'destinations/hook.yaml': `type: webhook\nsettings:\n  url: ${hook.url}/hooks/cdp\n`,

@@ -8,6 +8,7 @@ import { FakeServer } from '../support/fake-server';
 import { dropSchema, POSTGRES_URL, requirePostgres, uniqueSchema } from '../support/postgres';
 import { TempProject } from '../support/temp-project';
 import { apiClient, createSource, startApp, type ApiCall, type CreatedSource } from '../support/test-app';
+import { webIdentityYaml } from '../support/web-identity';
 
 /**
  * GET /metrics over real HTTP: the admin token is required; the answer is Prometheus text that a
@@ -143,13 +144,7 @@ describe('GET /metrics', () => {
       'cdp.yaml': [
         'name: metrics',
         'warehouse: { type: duckdb }',
-        'identity:',
-        '  identifiers:',
-        '    - { type: user_id, from: [events.user_id], limit: 1 }',
-        '    - { type: email, from: [events.traits.email], limit: 5 }',
-        '    - { type: anonymous_id, from: [events.anonymous_id], limit: 100 }',
-        '  traits:',
-        '    - { name: email, from: [events.traits.email] }',
+        ...webIdentityYaml(),
         // a long debounce: the test scrapes the backlog before the pass starts
         'realtime: { debounce_ms: 3000, poll_seconds: 1 }',
       ].join('\n'),

@@ -3,6 +3,7 @@ import type { CdpConfig } from '../../src/config/config.schema';
 import { FakeServer, type RecordedRequest } from '../support/fake-server';
 import { TempProject } from '../support/temp-project';
 import { apiClient, createSource, startApp, type ApiCall, type Json } from '../support/test-app';
+import { webIdentityYaml } from '../support/web-identity';
 
 /**
  * The real-time pipeline when destinations misbehave and when the service restarts, over real HTTP:
@@ -108,13 +109,7 @@ function realtimeProject(receivers: Record<string, { receiver: Receiver; options
     'cdp.yaml': [
       'name: rt_resilience',
       'warehouse: { type: duckdb }',
-      'identity:',
-      '  identifiers:',
-      '    - { type: user_id, from: [events.user_id], limit: 1 }',
-      '    - { type: email, from: [events.traits.email], limit: 5 }',
-      '    - { type: anonymous_id, from: [events.anonymous_id], limit: 100 }',
-      '  traits:',
-      '    - { name: email, from: [events.traits.email] }',
+      ...webIdentityYaml(),
       'realtime: { debounce_ms: 20, poll_seconds: 1 }',
     ].join('\n'),
     'segments/viewed.yaml': [

@@ -5,6 +5,7 @@ import { Workspace } from '../../src/workspace/workspace';
 import { FakeServer, type RecordedRequest } from '../support/fake-server';
 import { TempProject } from '../support/temp-project';
 import { apiClient, createSource, startApp, type ApiCall, type CreatedSource } from '../support/test-app';
+import { webIdentityYaml } from '../support/web-identity';
 
 /**
  * The real-time path over real HTTP: events posted to the tracking API go through identity
@@ -76,13 +77,7 @@ describe('real time: an event to a segment entry and exit at the destination', (
       'cdp.yaml': [
         'name: rt',
         'warehouse: { type: duckdb }',
-        'identity:',
-        '  identifiers:',
-        '    - { type: user_id, from: [events.user_id], limit: 1 }',
-        '    - { type: email, from: [events.traits.email], limit: 5 }',
-        '    - { type: anonymous_id, from: [events.anonymous_id], limit: 100 }',
-        '  traits:',
-        '    - { name: email, from: [events.traits.email] }',
+        ...webIdentityYaml(),
         'realtime: { debounce_ms: 20, poll_seconds: 1 }',
       ].join('\n'),
       'segments/viewed_not_bought.yaml': [
