@@ -26,6 +26,8 @@ export interface JobOptions {
  */
 export class ModelEngine {
   private readonly history: RunHistoryRepository;
+  /** the profiles the job's touched pass rebuilt, for notifyBuilt (jobs run one at a time) */
+  private touched: string[] | undefined;
 
   constructor(private readonly ws: Workspace) {
     this.history = new RunHistoryRepository(ws.store);
@@ -77,7 +79,11 @@ export class ModelEngine {
       } finally {
         await this.history.finishInvocation(invocationId, status);
       }
-      this.ws.notifyBuilt(results.filter((r) => r.status === 'success' && r.kind !== 'test').map((r) => r.node));
+      this.ws.notifyBuilt(
+        results.filter((r) => r.status === 'success' && r.kind !== 'test').map((r) => r.node),
+        this.touched,
+      );
+      this.touched = undefined;
       return { invocationId, command, status, results };
     }, { background: options.triggeredBy === 'realtime' });
   }
@@ -181,6 +187,7 @@ export class ModelEngine {
       const ids: string[] = [];
       for await (const row of wh.query(`select distinct profile_id from ${wh.dialect.relation(table)}`)) ids.push(String(row.profile_id));
       this.ws.notifyProfilesChanged(ids);
+      this.touched = ids;
     }
     if (succeeded) await wh.execute(wh.dialect.deleteAll(table));
   }

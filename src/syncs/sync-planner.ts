@@ -113,6 +113,11 @@ export interface PlanSpec {
   tables: SyncTables;
   fullResync?: boolean;
   firstSync?: 'backfill' | 'forward_only';
+  /**
+   * (k): diff only the rows with these keys (as text), in the source and in the snapshot: a
+   * real-time run after touched passes. The counts then cover these keys.
+   */
+  keys?: Relation;
 }
 
 export interface PlanCounts {
@@ -148,24 +153,31 @@ export async function buildPlan(warehouse: Warehouse, spec: PlanSpec, options: {
   if (!pk) throw new SyncDefinitionError(`${spec.where}: primary_key: the source (${spec.source.label}) has no column "${spec.primaryKey}"${suggest(spec.primaryKey, spec.source.columns)}`);
   const cols = spec.columns.map(q);
   // the source as the plan sees it: the key (in its own type: joins on numbers are cheaper), the row hash, the mapped columns
-  const keyed = `select s.${q(pk)} as ${q(KEY)}, ${d.rowHash(spec.columns.map((c) => `s.${q(c)}`))} as ${q(HASH)}${cols.map((c) => `, s.${c}`).join('')}
-from (\n${spec.source.sql}\n) s where s.${q(pk)} is not null`;
+  const keyedOf = (sql: string) => `select s.${q(pk)} as ${q(KEY)}, ${d.rowHash(spec.columns.map((c) => `s.${q(c)}`))} as ${q(HASH)}${cols.map((c) => `, s.${c}`).join('')}
+from (\n${sql}\n) s where s.${q(pk)} is not null`;
+  const before = spec.keys ? await warehouse.describe(snapshot) : null;
+  const snapExists = await ensureSnapshot(warehouse, spec, keyedOf(spec.source.sql), options.preview ?? false);
+  // a keyed plan (the keys real-time passes touched) compares with the snapshot as it was: not on
+  // a first run, a full resync, or a snapshot ensureSnapshot just rebuilt for new columns
+  const after = before ? await warehouse.describe(snapshot) : null;
+  const keyset = spec.keys && before && after && !spec.fullResync && JSON.stringify(before.columns) === JSON.stringify(after.columns) ? d.relation(spec.keys) : undefined;
+  const sourceSql = keyset ? `select * from (\n${spec.source.sql}\n) s0 where ${d.cast(`s0.${q(pk)}`, 'string')} in (select k from ${keyset})` : spec.source.sql;
+  const keyed = keyedOf(sourceSql);
 
   // rows and null keys: one cheap scan (duplicates are found from the diff's own counts, below)
-  const [keys] = await queryAll(warehouse, `select count(*) as total, count(s.${q(pk)}) as keyed from (\n${spec.source.sql}\n) s`);
+  const [keys] = await queryAll(warehouse, `select count(*) as total, count(s.${q(pk)}) as keyed from (\n${sourceSql}\n) s`);
   const total = Number(keys.keyed);
   const nullKeys = Number(keys.total) - total;
   const duplicateKeys = async (): Promise<DuplicateKeyError> => {
     const duplicates = await queryAll(
       warehouse,
-      `select k, count(*) as n from (select ${d.cast(`s.${q(pk)}`, 'string')} as k from (\n${spec.source.sql}\n) s) x where k is not null group by k having count(*) > 1 order by count(*) desc, k limit 5`,
+      `select k, count(*) as n from (select ${d.cast(`s.${q(pk)}`, 'string')} as k from (\n${sourceSql}\n) s) x where k is not null group by k having count(*) > 1 order by count(*) desc, k limit 5`,
     );
     return new DuplicateKeyError(
       `${spec.where}: primary_key: ${spec.primaryKey} is not unique in ${spec.source.label}: ${duplicates.map((r) => `"${String(r.k)}" (${String(r.n)} rows)`).join(', ')}; nothing was sent`,
     );
   };
 
-  const snapExists = await ensureSnapshot(warehouse, spec, keyed, options.preview ?? false);
   const snap = d.relation(snapshot);
   if (!options.preview && spec.fullResync && snapExists) await warehouse.execute(d.deleteAll(snapshot));
 
@@ -180,14 +192,14 @@ select k.${q(KEY)}, k.${q(HASH)}, ${d.currentTimestamp()}${cols.map((c) => `, k.
     return { added: 0, changed: 0, removed: 0, unchanged: total, nullKeys, planned: 0, forwardOnlyStart: true, plan };
   }
 
-  const snapSql = snapExists ? snap : `(select ${[KEY, HASH].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')} from (${keyed}) k where 1 = 0)`;
+  const snapSql = snapExists ? (keyset ? `(select * from ${snap} where ${d.cast(q(KEY), 'string')} in (select k from ${keyset}))` : snap) : `(select ${[KEY, HASH].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')} from (${keyed}) k where 1 = 0)`;
   // the changes the mode does not send are numbered last, so the sent ones are numbered 1..planned
   const silentOps = options.preview ? [] : CHANGES.filter((c) => MODE_OPERATIONS[spec.mode][c] === null);
   // one lean pass over keys and hashes (a row only in the source is added, only in the snapshot
   // removed, in both with another hash changed), then the columns of those rows alone
   const k = q(KEY);
   const h = q(HASH);
-  const columnsOnly = `select s.${q(pk)} as ${k}${cols.map((c) => `, s.${c}`).join('')} from (\n${spec.source.sql}\n) s where s.${q(pk)} is not null`;
+  const columnsOnly = `select s.${q(pk)} as ${k}${cols.map((c) => `, s.${c}`).join('')} from (\n${sourceSql}\n) s where s.${q(pk)} is not null`;
   await warehouse.execute(d.drop(plan, 'table'));
   await warehouse.execute(`create table ${d.relation(plan)} as
 select row_number() over (order by case ${silentOps.length ? `when ${q(OP)} in (${silentOps.map((c) => `'${c}'`).join(', ')}) then 3 ` : ''}when ${q(OP)} = 'remove' then 0 when ${q(OP)} = 'change' then 1 else 2 end, ${k}) as ${q(SEQ)}, x.*
@@ -210,7 +222,7 @@ from (
   }
   // the snapshot's keys are unique: the source rows that found one (all but the added) must be as
   // many as the snapshot keys they found (all but the removed), and the added rows as many as their keys
-  const snapshotRows = snapExists ? Number((await queryAll(warehouse, `select count(*) as n from ${snap}`))[0].n) : 0;
+  const snapshotRows = snapExists ? Number((await queryAll(warehouse, `select count(*) as n from ${snapSql} ss`))[0].n) : 0;
   if (total - counts.add !== snapshotRows - counts.remove || counts.add !== addedKeys) {
     await warehouse.execute(d.drop(plan, 'table'));
     throw await duplicateKeys();

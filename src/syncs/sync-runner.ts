@@ -3,8 +3,8 @@ import type { ActionContext, ActionDefinition, DestinationDefinition, Destinatio
 import { BatchRejectedError, ConfigurationError, RetryableError, RowError } from '../destinations/destination-errors';
 import { CdpError, errorMessage } from '../errors/cdp-error';
 import type { Project } from '../models/project';
-import type { ColumnSpec, Relation, Row } from '../warehouse/warehouse';
-import { queryAll } from '../warehouse/warehouse';
+import type { ColumnSpec, Relation, Row, Warehouse } from '../warehouse/warehouse';
+import { dropTables, queryAll } from '../warehouse/warehouse';
 import type { Workspace } from '../workspace/workspace';
 import { modelSchema } from '../warehouse/warehouse.factory';
 import { compileMapping, type CompiledMapping } from './field-mapping';
@@ -48,6 +48,11 @@ export interface RunOptions {
   onStart?: (runId: string) => void;
   /** stop between batches (service shutdown): the run stays resumable */
   signal?: AbortSignal;
+  /**
+   * a real-time run after touched passes: diff only these keys (the profiles the passes touched)
+   * instead of the whole source; ignored for a first or full run
+   */
+  keys?: readonly string[];
 }
 
 export interface RunnerSettings {
@@ -161,17 +166,20 @@ export class SyncRunner {
       const mapping = compileMapping(def.mapping, source.columns, { skipNulls: engine.skip_nulls, where: target.where });
       if (!resume) {
         const plan: PlanCounts = await this.ws.exclusive(() =>
-          buildPlan(this.ws.warehouse, {
-            sync: def.name,
-            where: target.where,
-            source,
-            primaryKey: def.primary_key,
-            columns: mapping.columns,
-            mode: def.mode,
-            tables,
-            fullResync: options.fullResync,
-            firstSync: engine.first_sync,
-          }),
+          withKeys(this.ws.warehouse, tables.plan, options.keys, (keys) =>
+            buildPlan(this.ws.warehouse, {
+              sync: def.name,
+              where: target.where,
+              source,
+              primaryKey: def.primary_key,
+              columns: mapping.columns,
+              mode: def.mode,
+              tables,
+              fullResync: options.fullResync,
+              firstSync: engine.first_sync,
+              keys,
+            }),
+          ),
         );
         Object.assign(counts, { planned: plan.planned, added: plan.added, changed: plan.changed, removed: plan.removed, unchanged: plan.unchanged });
         await this.ws.exclusive(() => this.resetCheckpoint(tables.checkpoints, def.name, runId));
@@ -422,4 +430,17 @@ function pickCounts(r: SyncRun): RunCounts {
 /** Run ids sort by time: `20261130T101500_ab12cd34`. */
 export function newRunId(now = new Date()): string {
   return `${now.toISOString().replace(/[-:]/g, '').slice(0, 15)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Stages `keys` (when given) in a scratch table for the plan, and drops it after. */
+async function withKeys<T>(warehouse: Warehouse, near: Relation, keys: readonly string[] | undefined, fn: (keys: Relation | undefined) => Promise<T>): Promise<T> {
+  if (!keys) return fn(undefined);
+  const rel = warehouse.scratchRelation(`_sync_keys_${randomBytes(4).toString('hex')}`, near);
+  await warehouse.execute(warehouse.dialect.createTableFromColumns(rel, [{ name: 'k', type: 'string' }]));
+  try {
+    if (keys.length) await warehouse.append(rel, ['k'], keys.map((k) => [k]));
+    return await fn(rel);
+  } finally {
+    await dropTables(warehouse, [rel]);
+  }
 }

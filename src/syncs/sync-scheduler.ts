@@ -35,6 +35,10 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
   /** sync name → the schedule registered for it (as JSON), to see what changed */
   private readonly registered = new Map<string, string>();
   private after = new Map<string, string[]>();
+  /** real-time syncs of a segment keyed by profile_id: their runs may diff only the touched profiles */
+  private keyed = new Set<string>();
+  /** per real-time sync, the profiles touched since its last run began, or 'all' */
+  private readonly touchedKeys = new Map<string, Set<string> | 'all'>();
   /** real-time syncs waiting to run again after the run in progress */
   private readonly pending = new Set<string>();
   private readonly failures = new Map<string, number>();
@@ -49,7 +53,7 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.unsubscribe = this.ws.onBuilt((nodes) => this.afterBuild(nodes));
+    this.unsubscribe = this.ws.onBuilt((nodes, touched) => this.afterBuild(nodes, touched));
     await this.refresh().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not read the syncs'));
     await this.syncs.resumeUnfinished().catch((e: unknown) => this.syncs.logger.warn({ err: errorMessage(e) }, 'could not resume sync runs'));
     // real-time syncs once at start: a pass whose notification a stop (or a crash) cut off changed
@@ -89,6 +93,7 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
       if (!this.registered.has(def.name)) this.register(def);
     }
     this.after = after;
+    this.keyed = new Set(syncs.filter((d) => d.schedule === 'realtime' && 'segment' in d.source && d.primary_key === 'profile_id').map((d) => d.name));
   }
 
   /** The schedules registered now, for tests and /health: sync name → schedule. */
@@ -119,11 +124,27 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
     this.failures.delete(name);
   }
 
-  private afterBuild(nodes: string[]): void {
+  private afterBuild(nodes: string[], touched?: readonly string[]): void {
     const built = new Set(nodes);
     for (const [sync, models] of this.after) {
-      if (models.some((m) => built.has(m))) this.fire(sync, JSON.parse(this.registered.get(sync) ?? 'null') === 'realtime' ? 'realtime' : 'after');
+      if (!models.some((m) => built.has(m))) continue;
+      const realtime = JSON.parse(this.registered.get(sync) ?? 'null') === 'realtime';
+      if (realtime) this.addKeys(sync, touched && this.keyed.has(sync) ? touched : 'all');
+      this.fire(sync, realtime ? 'realtime' : 'after');
     }
+  }
+
+  /** Adds keys a real-time run of `sync` is to diff (or 'all': the next run diffs the whole source). */
+  private addKeys(sync: string, keys: Iterable<string> | 'all'): void {
+    const have = this.touchedKeys.get(sync);
+    if (have === 'all') return;
+    if (keys === 'all') {
+      this.touchedKeys.set(sync, 'all');
+      return;
+    }
+    const set = have ?? new Set<string>();
+    for (const k of keys) set.add(k);
+    this.touchedKeys.set(sync, set);
   }
 
   private afterRealtimeRun(name: string, status: string): void {
@@ -145,12 +166,21 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
 
   private fire(name: string, trigger: 'schedule' | 'after' | 'realtime'): void {
     if (trigger === 'realtime' && this.pending.has(name)) return; // a retry is already on its way
-    this.syncs.run(name, trigger).then(
+    // a real-time run diffs the keys the passes touched since the last run (all of them at start, or
+    // after a whole build); a run that does not complete gives them back for the next one
+    const taken = trigger === 'realtime' ? this.touchedKeys.get(name) : undefined;
+    if (trigger === 'realtime') this.touchedKeys.delete(name);
+    const giveBack = () => this.addKeys(name, taken ?? 'all');
+    this.syncs.run(name, trigger, taken instanceof Set ? { keys: [...taken] } : {}).then(
       (run) => {
         this.syncs.logger.info({ sync: name, runId: run.id, status: run.status, succeeded: run.succeeded, failed: run.failed }, `${trigger} sync run finished`);
-        if (trigger === 'realtime') this.afterRealtimeRun(name, run.status);
+        if (trigger === 'realtime') {
+          if (run.status !== 'succeeded') giveBack(); // failed rows are tried again with the next run
+          this.afterRealtimeRun(name, run.status);
+        }
       },
       (e: unknown) => {
+        if (trigger === 'realtime') giveBack();
         if (e instanceof SyncBusyError && trigger === 'realtime') {
           // the running run planned before this change: run again once it is done
           this.pending.add(name);

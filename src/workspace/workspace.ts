@@ -131,14 +131,16 @@ export class Workspace {
 
   /**
    * Says that a job built these models, seeds or segments (successfully), so syncs scheduled
-   * `after:` them can run. Listeners run synchronously and must not throw.
+   * `after:` them can run. `touched`: a real-time pass that rebuilt only these profiles (their
+   * segment rows alone changed; real-time syncs diff those keys). Listeners run synchronously and
+   * must not throw.
    */
-  notifyBuilt(nodes: string[]): void {
-    if (nodes.length) this.signals.emit(NODES_BUILT, nodes);
+  notifyBuilt(nodes: string[], touched?: readonly string[]): void {
+    if (nodes.length) this.signals.emit(NODES_BUILT, nodes, touched);
   }
 
-  /** Calls `listener` with the nodes of each notifyBuilt(); returns the function that unsubscribes. */
-  onBuilt(listener: (nodes: string[]) => void): () => void {
+  /** Calls `listener` with the nodes (and touched profiles) of each notifyBuilt(); returns the function that unsubscribes. */
+  onBuilt(listener: (nodes: string[], touched?: readonly string[]) => void): () => void {
     this.signals.on(NODES_BUILT, listener);
     return () => this.signals.off(NODES_BUILT, listener);
   }

@@ -233,6 +233,25 @@ describe.each(targets)('sync engine on $name', (target) => {
     expect(await snapshot('people_resume')).toEqual(held(dest));
   });
 
+  it('a keyed run (the profiles real-time passes touched) diffs those keys alone; the others wait for their own', async () => {
+    if (!ok) return;
+    await setPeople(V1);
+    const dest = new RecordingDestination();
+    const t = dest.target(sync('people_keyed', 'mirror'));
+    // no snapshot yet: keys or not, the first run diffs everything
+    expect(await runner.run(t, ws.project(), { trigger: 'realtime', keys: ['1'] })).toMatchObject({ status: 'succeeded', added: 3 });
+    await setPeople(V2); // 2 changed, 3 gone, 4 new
+    const before = dest.calls.length;
+    const r = await runner.run(t, ws.project(), { trigger: 'realtime', keys: ['2', '3'] });
+    expect(r).toMatchObject({ status: 'succeeded', added: 0, changed: 1, removed: 1, unchanged: 0 });
+    expect(dest.opsSince(before)).toEqual(['delete:3', 'upsert:2']);
+    expect(await snapshot('people_keyed')).toEqual(['1:a@x.io', '2:b@x.io']);
+    expect(await runner.run(t, ws.project(), { trigger: 'realtime', keys: ['4', 'nobody'] })).toMatchObject({ added: 1, changed: 0, removed: 0 });
+    // a whole run finds nothing left
+    expect(await runner.run(t, ws.project(), { trigger: 'manual' })).toMatchObject({ planned: 0, unchanged: 3 });
+    expect(held(dest)).toEqual(['1:a@x.io', '2:b@x.io', '4:d@x.io']);
+  });
+
   it('forward_only: the first run records the rows without sending; later runs send changes', async () => {
     if (!ok) return;
     await setPeople(V1);

@@ -4,12 +4,6 @@
 
 create schema if not exists `demo-project`.`cdp`;
 
-select count(*) as total, count(s.`profile_id`) as keyed from (
-select p.`profile_id`, p.`customer_id`, p.`email`, p.`phone`, p.`first_name`, p.`last_name`, p.`country`, p.`orders`, p.`lifetime_value`, p.`last_order_at`, p.`last_product_viewed`, p.`first_seen`, p.`last_seen`, m.`split_group`
-from `demo-project`.`analytics`.`cart_abandoners` m join `demo-project`.`cdp`.`profiles` p on p.`profile_id` = m.`profile_id`
-where m.`split_group` = 'target'
-) s;
-
 -- describe `demo-project`.`cdp`.`sync_cart_abandoners_to_file_snapshot`;
 
 create table `demo-project`.`cdp`.`sync_cart_abandoners_to_file_snapshot` as select `_cdp_key` as `_cdp_key`, `_cdp_hash` as `_cdp_hash`, cast(null as TIMESTAMP) as `_cdp_synced_at`, `email` as `email`, `first_name` as `first_name`, `last_product_viewed` as `last_product_viewed` from (select s.`profile_id` as `_cdp_key`, to_hex(md5(concat(coalesce(concat(cast(length(cast(s.`email` as STRING)) as STRING), ':', cast(s.`email` as STRING)), '~'), '|', coalesce(concat(cast(length(cast(s.`first_name` as STRING)) as STRING), ':', cast(s.`first_name` as STRING)), '~'), '|', coalesce(concat(cast(length(cast(s.`last_product_viewed` as STRING)) as STRING), ':', cast(s.`last_product_viewed` as STRING)), '~')))) as `_cdp_hash`, s.`email`, s.`first_name`, s.`last_product_viewed`
@@ -18,6 +12,12 @@ select p.`profile_id`, p.`customer_id`, p.`email`, p.`phone`, p.`first_name`, p.
 from `demo-project`.`analytics`.`cart_abandoners` m join `demo-project`.`cdp`.`profiles` p on p.`profile_id` = m.`profile_id`
 where m.`split_group` = 'target'
 ) s where s.`profile_id` is not null) k where 1 = 0;
+
+select count(*) as total, count(s.`profile_id`) as keyed from (
+select p.`profile_id`, p.`customer_id`, p.`email`, p.`phone`, p.`first_name`, p.`last_name`, p.`country`, p.`orders`, p.`lifetime_value`, p.`last_order_at`, p.`last_product_viewed`, p.`first_seen`, p.`last_seen`, m.`split_group`
+from `demo-project`.`analytics`.`cart_abandoners` m join `demo-project`.`cdp`.`profiles` p on p.`profile_id` = m.`profile_id`
+where m.`split_group` = 'target'
+) s;
 
 drop table if exists `demo-project`.`cdp`.`sync_cart_abandoners_to_file_plan`;
 

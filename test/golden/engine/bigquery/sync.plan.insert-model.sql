@@ -2,10 +2,6 @@
 
 create schema if not exists `demo-project`.`cdp`;
 
-select count(*) as total, count(s.`customer_id`) as keyed from (
-select * from `demo-project`.`analytics`.`customer_summary`
-) s;
-
 -- describe `demo-project`.`cdp`.`sync_customers_to_crm_snapshot`;
 
 create table `demo-project`.`cdp`.`_sync_customers_to_crm_<token>_types` as select * from (select s.`customer_id` as `_cdp_key`, to_hex(md5(concat(coalesce(concat(cast(length(cast(s.`country` as STRING)) as STRING), ':', cast(s.`country` as STRING)), '~'), '|', coalesce(concat(cast(length(cast(s.`last_order_at` as STRING)) as STRING), ':', cast(s.`last_order_at` as STRING)), '~'), '|', coalesce(concat(cast(length(cast(s.`orders` as STRING)) as STRING), ':', cast(s.`orders` as STRING)), '~'), '|', coalesce(concat(cast(length(cast(s.`revenue` as STRING)) as STRING), ':', cast(s.`revenue` as STRING)), '~')))) as `_cdp_hash`, s.`country`, s.`last_order_at`, s.`orders`, s.`revenue`
@@ -16,6 +12,10 @@ select * from `demo-project`.`analytics`.`customer_summary`
 -- describe `demo-project`.`cdp`.`_sync_customers_to_crm_<token>_types`;
 
 drop table if exists `demo-project`.`cdp`.`_sync_customers_to_crm_<token>_types`;
+
+select count(*) as total, count(s.`customer_id`) as keyed from (
+select * from `demo-project`.`analytics`.`customer_summary`
+) s;
 
 drop table if exists `demo-project`.`cdp`.`sync_customers_to_crm_plan`;
 
@@ -40,7 +40,7 @@ select * from `demo-project`.`analytics`.`customer_summary`
 
 select `_cdp_op` as op, count(*) as n, count(distinct `_cdp_key`) as k from `demo-project`.`cdp`.`sync_customers_to_crm_plan` group by `_cdp_op`;
 
-select count(*) as n from `demo-project`.`cdp`.`sync_customers_to_crm_snapshot`;
+select count(*) as n from `demo-project`.`cdp`.`sync_customers_to_crm_snapshot` ss;
 
 -- begin transaction;
 

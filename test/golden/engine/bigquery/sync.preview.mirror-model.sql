@@ -2,11 +2,11 @@
 
 create schema if not exists `demo-project`.`cdp`;
 
+-- describe `demo-project`.`cdp`.`sync_customers_to_crm_snapshot`;
+
 select count(*) as total, count(s.`customer_id`) as keyed from (
 select * from `demo-project`.`analytics`.`customer_summary`
 ) s;
-
--- describe `demo-project`.`cdp`.`sync_customers_to_crm_snapshot`;
 
 drop table if exists `demo-project`.`cdp`.`_sync_customers_to_crm_<token>_plan`;
 
@@ -31,7 +31,7 @@ select * from `demo-project`.`analytics`.`customer_summary`
 
 select `_cdp_op` as op, count(*) as n, count(distinct `_cdp_key`) as k from `demo-project`.`cdp`.`_sync_customers_to_crm_<token>_plan` group by `_cdp_op`;
 
-select count(*) as n from `demo-project`.`cdp`.`sync_customers_to_crm_snapshot`;
+select count(*) as n from `demo-project`.`cdp`.`sync_customers_to_crm_snapshot` ss;
 
 select * from `demo-project`.`cdp`.`_sync_customers_to_crm_<token>_plan` where `_cdp_op` = ? order by `_cdp_seq` limit 2
 -- params: ["add"];

@@ -2,16 +2,16 @@
 
 create schema if not exists "cdp";
 
-select count(*) as total, count(s."customer_id") as keyed from (
-select * from "analytics"."customer_summary"
-) s;
-
 -- describe "cdp"."sync_customers_to_crm_snapshot";
 
 create table "cdp"."sync_customers_to_crm_snapshot" as select "_cdp_key" as "_cdp_key", "_cdp_hash" as "_cdp_hash", cast(null as timestamp) as "_cdp_synced_at", "country" as "country", "last_order_at" as "last_order_at", "orders" as "orders", "revenue" as "revenue" from (select s."customer_id" as "_cdp_key", hash(s."country", s."last_order_at", s."orders", s."revenue") as "_cdp_hash", s."country", s."last_order_at", s."orders", s."revenue"
 from (
 select * from "analytics"."customer_summary"
 ) s where s."customer_id" is not null) k where 1 = 0;
+
+select count(*) as total, count(s."customer_id") as keyed from (
+select * from "analytics"."customer_summary"
+) s;
 
 select count(distinct k."_cdp_key") as n from (select s."customer_id" as "_cdp_key", hash(s."country", s."last_order_at", s."orders", s."revenue") as "_cdp_hash", s."country", s."last_order_at", s."orders", s."revenue"
 from (

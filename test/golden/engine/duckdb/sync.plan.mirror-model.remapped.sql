@@ -2,10 +2,6 @@
 
 create schema if not exists "cdp";
 
-select count(*) as total, count(s."customer_id") as keyed from (
-select * from "analytics"."customer_summary"
-) s;
-
 -- describe "cdp"."sync_customers_to_crm_snapshot";
 
 create table "cdp_scratch"."main"."_sync_customers_to_crm_<token>_types" as select * from (select s."customer_id" as "_cdp_key", hash(s."country", s."last_order_at", s."orders", s."revenue") as "_cdp_hash", s."country", s."last_order_at", s."orders", s."revenue"
@@ -23,6 +19,10 @@ create or replace table "cdp"."sync_customers_to_crm_snapshot" as
 select cast("_cdp_key" as bigint) as "_cdp_key", "_cdp_hash" as "_cdp_hash", cast("_cdp_synced_at" as timestamp) as "_cdp_synced_at", "country" as "country", cast(null as varchar) as "last_order_at", cast(null as varchar) as "orders", cast(null as varchar) as "revenue" from "cdp"."sync_customers_to_crm_snapshot";
 
 -- commit;
+
+select count(*) as total, count(s."customer_id") as keyed from (
+select * from "analytics"."customer_summary"
+) s;
 
 delete from "cdp"."sync_customers_to_crm_snapshot";
 
@@ -49,4 +49,4 @@ select * from "analytics"."customer_summary"
 
 select "_cdp_op" as op, count(*) as n, count(distinct "_cdp_key") as k from "cdp"."sync_customers_to_crm_plan" group by "_cdp_op";
 
-select count(*) as n from "cdp"."sync_customers_to_crm_snapshot";
+select count(*) as n from "cdp"."sync_customers_to_crm_snapshot" ss;

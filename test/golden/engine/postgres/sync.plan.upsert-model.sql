@@ -2,10 +2,6 @@
 
 create schema if not exists "cdp";
 
-select count(*) as total, count(s."customer_id") as keyed from (
-select * from "analytics"."customer_summary"
-) s;
-
 -- describe "cdp"."sync_customers_to_crm_snapshot";
 
 create table "cdp"."_sync_customers_to_crm_<token>_types" as select * from (select s."customer_id" as "_cdp_key", md5(concat(coalesce(concat(cast(length(cast(s."country" as text)) as text), ':', cast(s."country" as text)), '~'), '|', coalesce(concat(cast(length(cast(s."last_order_at" as text)) as text), ':', cast(s."last_order_at" as text)), '~'), '|', coalesce(concat(cast(length(cast(s."orders" as text)) as text), ':', cast(s."orders" as text)), '~'), '|', coalesce(concat(cast(length(cast(s."revenue" as text)) as text), ':', cast(s."revenue" as text)), '~'))) as "_cdp_hash", s."country", s."last_order_at", s."orders", s."revenue"
@@ -16,6 +12,10 @@ select * from "analytics"."customer_summary"
 -- describe "cdp"."_sync_customers_to_crm_<token>_types";
 
 drop table if exists "cdp"."_sync_customers_to_crm_<token>_types" cascade;
+
+select count(*) as total, count(s."customer_id") as keyed from (
+select * from "analytics"."customer_summary"
+) s;
 
 drop table if exists "cdp"."sync_customers_to_crm_plan" cascade;
 
@@ -40,7 +40,7 @@ select * from "analytics"."customer_summary"
 
 select "_cdp_op" as op, count(*) as n, count(distinct "_cdp_key") as k from "cdp"."sync_customers_to_crm_plan" group by "_cdp_op";
 
-select count(*) as n from "cdp"."sync_customers_to_crm_snapshot";
+select count(*) as n from "cdp"."sync_customers_to_crm_snapshot" ss;
 
 -- begin transaction;
 

@@ -2,11 +2,11 @@
 
 create schema if not exists "cdp";
 
+-- describe "cdp"."sync_customers_to_crm_snapshot";
+
 select count(*) as total, count(s."customer_id") as keyed from (
 select * from "analytics"."customer_summary"
 ) s;
-
--- describe "cdp"."sync_customers_to_crm_snapshot";
 
 drop table if exists "cdp"."_sync_customers_to_crm_<token>_plan" cascade;
 
@@ -31,7 +31,7 @@ select * from "analytics"."customer_summary"
 
 select "_cdp_op" as op, count(*) as n, count(distinct "_cdp_key") as k from "cdp"."_sync_customers_to_crm_<token>_plan" group by "_cdp_op";
 
-select count(*) as n from "cdp"."sync_customers_to_crm_snapshot";
+select count(*) as n from "cdp"."sync_customers_to_crm_snapshot" ss;
 
 select * from "cdp"."_sync_customers_to_crm_<token>_plan" where "_cdp_op" = ? order by "_cdp_seq" limit 2
 -- params: ["add"];

@@ -4,12 +4,6 @@
 
 create schema if not exists "DEMO"."CDP";
 
-select count(*) as total, count(s."PROFILE_ID") as keyed from (
-select p."PROFILE_ID", p."CUSTOMER_ID", p."EMAIL", p."PHONE", p."FIRST_NAME", p."LAST_NAME", p."COUNTRY", p."ORDERS", p."LIFETIME_VALUE", p."LAST_ORDER_AT", p."LAST_PRODUCT_VIEWED", p."FIRST_SEEN", p."LAST_SEEN", m."SPLIT_GROUP"
-from "DEMO"."ANALYTICS"."CART_ABANDONERS" m join "DEMO"."CDP"."PROFILES" p on p."PROFILE_ID" = m."PROFILE_ID"
-where m."SPLIT_GROUP" = 'target'
-) s;
-
 -- describe "DEMO"."CDP"."SYNC_CART_ABANDONERS_TO_FILE_SNAPSHOT";
 
 create table "DEMO"."CDP"."SYNC_CART_ABANDONERS_TO_FILE_SNAPSHOT" as select "_CDP_KEY" as "_CDP_KEY", "_CDP_HASH" as "_CDP_HASH", cast(null as timestamp_ntz) as "_CDP_SYNCED_AT", "EMAIL" as "EMAIL", "FIRST_NAME" as "FIRST_NAME", "LAST_PRODUCT_VIEWED" as "LAST_PRODUCT_VIEWED" from (select s."PROFILE_ID" as "_CDP_KEY", md5(concat(coalesce(concat(cast(length(cast(s."EMAIL" as varchar)) as varchar), ':', cast(s."EMAIL" as varchar)), '~'), '|', coalesce(concat(cast(length(cast(s."FIRST_NAME" as varchar)) as varchar), ':', cast(s."FIRST_NAME" as varchar)), '~'), '|', coalesce(concat(cast(length(cast(s."LAST_PRODUCT_VIEWED" as varchar)) as varchar), ':', cast(s."LAST_PRODUCT_VIEWED" as varchar)), '~'))) as "_CDP_HASH", s."EMAIL", s."FIRST_NAME", s."LAST_PRODUCT_VIEWED"
@@ -18,6 +12,12 @@ select p."PROFILE_ID", p."CUSTOMER_ID", p."EMAIL", p."PHONE", p."FIRST_NAME", p.
 from "DEMO"."ANALYTICS"."CART_ABANDONERS" m join "DEMO"."CDP"."PROFILES" p on p."PROFILE_ID" = m."PROFILE_ID"
 where m."SPLIT_GROUP" = 'target'
 ) s where s."PROFILE_ID" is not null) k where 1 = 0;
+
+select count(*) as total, count(s."PROFILE_ID") as keyed from (
+select p."PROFILE_ID", p."CUSTOMER_ID", p."EMAIL", p."PHONE", p."FIRST_NAME", p."LAST_NAME", p."COUNTRY", p."ORDERS", p."LIFETIME_VALUE", p."LAST_ORDER_AT", p."LAST_PRODUCT_VIEWED", p."FIRST_SEEN", p."LAST_SEEN", m."SPLIT_GROUP"
+from "DEMO"."ANALYTICS"."CART_ABANDONERS" m join "DEMO"."CDP"."PROFILES" p on p."PROFILE_ID" = m."PROFILE_ID"
+where m."SPLIT_GROUP" = 'target'
+) s;
 
 drop table if exists "DEMO"."CDP"."SYNC_CART_ABANDONERS_TO_FILE_PLAN";
 

@@ -2,10 +2,6 @@
 
 create schema if not exists "DEMO"."CDP";
 
-select count(*) as total, count(s."CUSTOMER_ID") as keyed from (
-select * from "DEMO"."ANALYTICS"."CUSTOMER_SUMMARY"
-) s;
-
 -- describe "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT";
 
 create table "DEMO"."CDP"."_SYNC_CUSTOMERS_TO_CRM_<token>_TYPES" as select * from (select s."CUSTOMER_ID" as "_CDP_KEY", md5(concat(coalesce(concat(cast(length(cast(s."COUNTRY" as varchar)) as varchar), ':', cast(s."COUNTRY" as varchar)), '~'), '|', coalesce(concat(cast(length(cast(s."LAST_ORDER_AT" as varchar)) as varchar), ':', cast(s."LAST_ORDER_AT" as varchar)), '~'), '|', coalesce(concat(cast(length(cast(s."ORDERS" as varchar)) as varchar), ':', cast(s."ORDERS" as varchar)), '~'), '|', coalesce(concat(cast(length(cast(s."REVENUE" as varchar)) as varchar), ':', cast(s."REVENUE" as varchar)), '~'))) as "_CDP_HASH", s."COUNTRY", s."LAST_ORDER_AT", s."ORDERS", s."REVENUE"
@@ -23,6 +19,10 @@ create or replace table "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT" as
 select cast("_CDP_KEY" as bigint) as "_CDP_KEY", "_CDP_HASH" as "_CDP_HASH", cast("_CDP_SYNCED_AT" as timestamp_ntz) as "_CDP_SYNCED_AT", "COUNTRY" as "COUNTRY", cast(null as varchar) as "LAST_ORDER_AT", cast(null as varchar) as "ORDERS", cast(null as varchar) as "REVENUE" from "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT";
 
 -- commit;
+
+select count(*) as total, count(s."CUSTOMER_ID") as keyed from (
+select * from "DEMO"."ANALYTICS"."CUSTOMER_SUMMARY"
+) s;
 
 delete from "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT";
 
@@ -49,4 +49,4 @@ select * from "DEMO"."ANALYTICS"."CUSTOMER_SUMMARY"
 
 select "_CDP_OP" as op, count(*) as n, count(distinct "_CDP_KEY") as k from "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_PLAN" group by "_CDP_OP";
 
-select count(*) as n from "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT";
+select count(*) as n from "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT" ss;

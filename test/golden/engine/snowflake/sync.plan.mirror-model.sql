@@ -2,10 +2,6 @@
 
 create schema if not exists "DEMO"."CDP";
 
-select count(*) as total, count(s."CUSTOMER_ID") as keyed from (
-select * from "DEMO"."ANALYTICS"."CUSTOMER_SUMMARY"
-) s;
-
 -- describe "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT";
 
 create table "DEMO"."CDP"."_SYNC_CUSTOMERS_TO_CRM_<token>_TYPES" as select * from (select s."CUSTOMER_ID" as "_CDP_KEY", md5(concat(coalesce(concat(cast(length(cast(s."COUNTRY" as varchar)) as varchar), ':', cast(s."COUNTRY" as varchar)), '~'), '|', coalesce(concat(cast(length(cast(s."LAST_ORDER_AT" as varchar)) as varchar), ':', cast(s."LAST_ORDER_AT" as varchar)), '~'), '|', coalesce(concat(cast(length(cast(s."ORDERS" as varchar)) as varchar), ':', cast(s."ORDERS" as varchar)), '~'), '|', coalesce(concat(cast(length(cast(s."REVENUE" as varchar)) as varchar), ':', cast(s."REVENUE" as varchar)), '~'))) as "_CDP_HASH", s."COUNTRY", s."LAST_ORDER_AT", s."ORDERS", s."REVENUE"
@@ -16,6 +12,10 @@ select * from "DEMO"."ANALYTICS"."CUSTOMER_SUMMARY"
 -- describe "DEMO"."CDP"."_SYNC_CUSTOMERS_TO_CRM_<token>_TYPES";
 
 drop table if exists "DEMO"."CDP"."_SYNC_CUSTOMERS_TO_CRM_<token>_TYPES";
+
+select count(*) as total, count(s."CUSTOMER_ID") as keyed from (
+select * from "DEMO"."ANALYTICS"."CUSTOMER_SUMMARY"
+) s;
 
 drop table if exists "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_PLAN";
 
@@ -40,4 +40,4 @@ select * from "DEMO"."ANALYTICS"."CUSTOMER_SUMMARY"
 
 select "_CDP_OP" as op, count(*) as n, count(distinct "_CDP_KEY") as k from "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_PLAN" group by "_CDP_OP";
 
-select count(*) as n from "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT";
+select count(*) as n from "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT" ss;

@@ -2,11 +2,11 @@
 
 create schema if not exists "DEMO"."CDP";
 
+-- describe "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT";
+
 select count(*) as total, count(s."CUSTOMER_ID") as keyed from (
 select * from "DEMO"."ANALYTICS"."CUSTOMER_SUMMARY"
 ) s;
-
--- describe "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT";
 
 drop table if exists "DEMO"."CDP"."_SYNC_CUSTOMERS_TO_CRM_<token>_PLAN";
 
@@ -31,7 +31,7 @@ select * from "DEMO"."ANALYTICS"."CUSTOMER_SUMMARY"
 
 select "_CDP_OP" as op, count(*) as n, count(distinct "_CDP_KEY") as k from "DEMO"."CDP"."_SYNC_CUSTOMERS_TO_CRM_<token>_PLAN" group by "_CDP_OP";
 
-select count(*) as n from "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT";
+select count(*) as n from "DEMO"."CDP"."SYNC_CUSTOMERS_TO_CRM_SNAPSHOT" ss;
 
 select * from "DEMO"."CDP"."_SYNC_CUSTOMERS_TO_CRM_<token>_PLAN" where "_CDP_OP" = ? order by "_CDP_SEQ" limit 2
 -- params: ["add"];
