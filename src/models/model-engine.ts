@@ -70,6 +70,7 @@ export class ModelEngine {
     graph.select(options.select); // reject a bad selector before anything is recorded
     // a real-time pass gives way to other warehouse work (sync runs' steps) waiting
     return this.ws.exclusive(async () => {
+      this.touched = undefined;
       const invocationId = await this.history.startInvocation(command, options.select?.join(' '), options.triggeredBy ?? 'cli');
       const results: NodeResult[] = [];
       let status: JobResult['status'] = 'error';
