@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { CdpConfig } from '../config/config.schema';
 import { rawEventsRelation } from '../ingest/raw-events';
 import { modelSchema } from '../warehouse/warehouse.factory';
-import { queryValue, type BindValue, type ColumnInfo, type Relation, type Row, type Warehouse } from '../warehouse/warehouse';
+import { dropTables, queryValue, stageValues, type BindValue, type ColumnInfo, type Relation, type Row, type Warehouse } from '../warehouse/warehouse';
 
 /** The columns every profile has; every other column of `profiles` is a trait. */
 export const PROFILE_COLUMNS = ['profile_id', 'first_seen', 'last_seen', 'updated_at'] as const;
@@ -129,14 +128,11 @@ order by latest desc, profile_id, position`;
       yield* query(`profile_id in (${profileIds.map(() => '?').join(', ')})`, [...profileIds]);
       return;
     }
-    const d = this.warehouse.dialect;
-    const staged = this.warehouse.scratchRelation(`_profile_ids_${randomBytes(4).toString('hex')}`, this.profiles);
-    await this.warehouse.execute(d.createTableFromColumns(staged, [{ name: 'profile_id', type: 'string' }]));
+    const staged = await stageValues(this.warehouse, this.profiles, 'profile_ids', 'profile_id', profileIds);
     try {
-      await this.warehouse.append(staged, ['profile_id'], profileIds.map((id) => [id]));
-      yield* query(`profile_id in (select profile_id from ${d.relation(staged)})`, []);
+      yield* query(`profile_id in (select profile_id from ${this.warehouse.dialect.relation(staged)})`, []);
     } finally {
-      await this.warehouse.execute(d.drop(staged, 'table')).catch(() => undefined);
+      await dropTables(this.warehouse, [staged]);
     }
   }
 

@@ -4,7 +4,7 @@ import { BatchRejectedError, ConfigurationError, RetryableError, RowError } from
 import { CdpError, errorMessage } from '../errors/cdp-error';
 import type { Project } from '../models/project';
 import type { ColumnSpec, Relation, Row, Warehouse } from '../warehouse/warehouse';
-import { dropTables, queryAll } from '../warehouse/warehouse';
+import { dropTables, queryAll, stageValues } from '../warehouse/warehouse';
 import type { Workspace } from '../workspace/workspace';
 import { modelSchema } from '../warehouse/warehouse.factory';
 import { compileMapping, type CompiledMapping } from './field-mapping';
@@ -435,10 +435,8 @@ export function newRunId(now = new Date()): string {
 /** Stages `keys` (when given) in a scratch table for the plan, and drops it after. */
 async function withKeys<T>(warehouse: Warehouse, near: Relation, keys: readonly string[] | undefined, fn: (keys: Relation | undefined) => Promise<T>): Promise<T> {
   if (!keys) return fn(undefined);
-  const rel = warehouse.scratchRelation(`_sync_keys_${randomBytes(4).toString('hex')}`, near);
-  await warehouse.execute(warehouse.dialect.createTableFromColumns(rel, [{ name: 'k', type: 'string' }]));
+  const rel = await stageValues(warehouse, near, 'sync_keys', 'k', keys);
   try {
-    if (keys.length) await warehouse.append(rel, ['k'], keys.map((k) => [k]));
     return await fn(rel);
   } finally {
     await dropTables(warehouse, [rel]);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Dialect } from './dialects/dialect';
 
 export type Row = Record<string, unknown>;
@@ -72,6 +73,22 @@ export async function queryAll(warehouse: Warehouse, sql: string, params?: BindV
   const rows: Row[] = [];
   for await (const row of warehouse.query(sql, params)) rows.push(row);
   return rows;
+}
+
+/**
+ * Stages a list of text values (keys, ids) as a one-column scratch table beside `near`, appended
+ * (bound, never SQL text), so a query can join it whatever its length; drop it with dropTables.
+ */
+export async function stageValues(warehouse: Warehouse, near: Relation, prefix: string, column: string, values: readonly string[]): Promise<Relation> {
+  const rel = warehouse.scratchRelation(`_${prefix}_${randomBytes(4).toString('hex')}`, near);
+  await warehouse.execute(warehouse.dialect.createTableFromColumns(rel, [{ name: column, type: 'string' }]));
+  try {
+    if (values.length) await warehouse.append(rel, [column], values.map((v) => [v]));
+  } catch (e) {
+    await dropTables(warehouse, [rel]);
+    throw e;
+  }
+  return rel;
 }
 
 /**
