@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Dialect } from '../warehouse/dialects';
-import { dropTables, queryAll, queryValue, type ColumnSpec, type Relation, type Warehouse } from '../warehouse/warehouse';
+import { dropTables, queryAll, queryValue, type ColumnSpec, type Relation, type TableWriteOptions, type Warehouse } from '../warehouse/warehouse';
 import { componentsByKey } from './connected-components';
 import { EVENTS, columnSql, timeSql, type IdentifierType, type IdentitySource, type IdentityPlan } from './identity-sources';
 import { splitByLimits, type LimitedEdge } from './limits';
@@ -290,7 +290,7 @@ select ${newProfileId(d, 's.cluster')}, min(n.first_seen), max(n.last_seen) from
           const keep = oldComponents
             ? `select g.* from ${this.q('graph')} g where not exists (select 1 from ${this.qr(oldComponents)} c where c.component = g.component)\nunion all\n`
             : '';
-          await wh.replaceTable(this.rel('graph'), `${keep}select ${graphColumns} from ${ids.from}`);
+          await wh.replaceTable(this.rel('graph'), `${keep}select ${graphColumns} from ${ids.from}`, this.writeOptions('graph'));
         }
         if (!oldComponents) await wh.execute(d.deleteAll(this.rel('blocked')));
         else await wh.execute(`delete from ${this.q('blocked')} where component in (select component from ${this.qr(oldComponents)})`);
@@ -312,10 +312,10 @@ where x.id_type = t.id_type and x.id_value = t.id_value and (t.last_seen is null
       }
       const linkColumns = LINK_COLUMNS.join(', ');
       if (mode === 'full') {
-        await wh.replaceTable(this.rel('edges'), `select ${linkColumns} from ${this.qr(runLinks)}`);
+        await wh.replaceTable(this.rel('edges'), `select ${linkColumns} from ${this.qr(runLinks)}`, this.writeOptions('edges'));
       } else if (links * 2 > (await this.count(this.rel('edges')))) {
         // this run read most links again (models are read whole): rewriting beats merging
-        await wh.replaceTable(this.rel('edges'), this.aggregateLinksSql(`select * from ${this.q('edges')} union all select ${linkColumns} from ${this.qr(runLinks)}`));
+        await wh.replaceTable(this.rel('edges'), this.aggregateLinksSql(`select * from ${this.q('edges')} union all select ${linkColumns} from ${this.qr(runLinks)}`), this.writeOptions('edges'));
       } else if (links > 0) {
         // only the links read in this run change (new ones, and first/last seen of known ones)
         const [a, b] = ['a', 'b'].map((c) => d.quoteIdentifier(c));
@@ -814,6 +814,11 @@ from (
   /** The join condition of graph rows `g` with split nodes `alias` (see splitNodesSql). */
   private graphMatch(alias: string): string {
     return `${alias}.id_type = g.id_type and ${alias}.id_value = g.id_value`;
+  }
+
+  /** The graph and its links are millions of rows rewritten whole by full runs: written light (see TableWriteOptions). */
+  private writeOptions(table: 'graph' | 'edges'): TableWriteOptions {
+    return { columns: TABLE_COLUMNS[table], lightCompression: true };
   }
 
   private q(table: keyof typeof IDENTITY_TABLES): string {

@@ -1,6 +1,6 @@
 import type { Dialect } from './dialects';
 import { WarehouseError } from './warehouse-error';
-import type { BindValue, Relation, RelationInfo, RelationKind, Row, Warehouse } from './warehouse';
+import type { BindValue, Relation, RelationInfo, RelationKind, Row, TableWriteOptions, Warehouse } from './warehouse';
 
 /**
  * What every adapter does the same way once it can execute SQL: materializations, merge, describe
@@ -16,8 +16,8 @@ export abstract class SqlWarehouse implements Warehouse {
   abstract append(table: Relation, columns: string[], rows: AsyncIterable<unknown[]> | Iterable<unknown[]>): Promise<number>;
   abstract close(): Promise<void>;
 
-  async replaceTable(relation: Relation, selectSql: string): Promise<void> {
-    await this.transaction(this.dialect.createTable(relation, selectSql));
+  async replaceTable(relation: Relation, selectSql: string, options?: TableWriteOptions): Promise<void> {
+    await this.transaction(this.dialect.createTable(relation, selectSql, options));
   }
 
   async createView(relation: Relation, selectSql: string): Promise<void> {

@@ -37,6 +37,18 @@ export interface ColumnSpec {
  * The warehouse layer. Small on purpose: features build SQL through the dialect and hand it here.
  * Placeholders are `?` in every adapter; values are always bound.
  */
+/** How a table is written: a hint the engine may ignore. */
+export interface TableWriteOptions {
+  /** the table's columns, in the select's order (the types the table is declared with) */
+  columns: ColumnSpec[];
+  /**
+   * large tables written whole and often (the identity graph and its links): strings are stored
+   * without dictionary or FSST compression where the engine lets a table choose (DuckDB), which
+   * halves the write (4.2 s -> 2.2 s for 3.7M graph rows here) for a file about twice as large
+   */
+  lightCompression?: boolean;
+}
+
 export interface Warehouse {
   readonly type: string;
   readonly dialect: Dialect;
@@ -49,7 +61,7 @@ export interface Warehouse {
   /** Bulk-loads rows into an existing table; returns the number of rows written. */
   append(table: Relation, columns: string[], rows: AsyncIterable<unknown[]> | Iterable<unknown[]>): Promise<number>;
   /** Creates or atomically replaces a table from a select. */
-  replaceTable(relation: Relation, selectSql: string): Promise<void>;
+  replaceTable(relation: Relation, selectSql: string, options?: TableWriteOptions): Promise<void>;
   /** Creates or replaces a view. */
   createView(relation: Relation, selectSql: string): Promise<void>;
   /** Upserts the rows of `selectSql` into `target` by `keys`; returns the number of rows merged. */

@@ -1,4 +1,4 @@
-import type { LogicalType, Relation, RelationKind } from '../warehouse';
+import type { LogicalType, Relation, RelationKind, TableWriteOptions } from '../warehouse';
 
 export type DialectName = 'duckdb' | 'postgres' | 'bigquery' | 'snowflake';
 export type DatePart = 'second' | 'minute' | 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year';
@@ -204,7 +204,8 @@ export abstract class AnsiDialect {
     return [`create or replace view ${this.relation(rel)} as\n${selectSql}`];
   }
 
-  createTable(rel: Relation, selectSql: string): string[] {
+  /** Statements that create or replace `rel` from a select, atomically (run in one transaction); `options` are hints. */
+  createTable(rel: Relation, selectSql: string, _options?: TableWriteOptions): string[] {
     return [`create or replace table ${this.relation(rel)} as\n${selectSql}`];
   }
 

@@ -1,4 +1,4 @@
-import type { LogicalType } from '../warehouse';
+import type { LogicalType, Relation, TableWriteOptions } from '../warehouse';
 import { AnsiDialect } from './dialect';
 
 export class DuckDbDialect extends AnsiDialect {
@@ -28,6 +28,25 @@ export class DuckDbDialect extends AnsiDialect {
    */
   override rowHash(exprs: string[]): string {
     return `hash(${exprs.length ? exprs.join(', ') : "''"})`;
+  }
+
+  /**
+   * With `lightCompression`: the table is declared with its columns, strings `using compression
+   * uncompressed` (a create-as-select cannot choose compression), filled beside by an insert (the
+   * select may read the table it replaces) and swapped in. DuckDB's dictionary and FSST analysis of
+   * millions of distinct strings costs more than writing them.
+   */
+  override createTable(rel: Relation, selectSql: string, options?: TableWriteOptions): string[] {
+    if (!options?.lightCompression) return super.createTable(rel, selectSql);
+    const tmp = this.stagingRelation(rel, 'tmp');
+    const cols = options.columns.map((c) => `${this.quoteIdentifier(c.name)} ${this.type(c.type)}${c.type === 'string' ? ' using compression uncompressed' : ''}`);
+    const names = options.columns.map((c) => this.quoteIdentifier(c.name)).join(', ');
+    return [
+      `create or replace table ${this.relation(tmp)} (${cols.join(', ')})`,
+      `insert into ${this.relation(tmp)} (${names})\n${selectSql}`,
+      this.drop(rel, 'table'),
+      `alter table ${this.relation(tmp)} rename to ${this.quoteIdentifier(rel.name)}`,
+    ];
   }
 
   /** DuckDB's own 64-bit hash, its top 56 bits: several times cheaper than md5. */

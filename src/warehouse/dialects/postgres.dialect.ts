@@ -1,4 +1,4 @@
-import type { LogicalType, Relation } from '../warehouse';
+import type { LogicalType, Relation, TableWriteOptions } from '../warehouse';
 import { AnsiDialect } from './dialect';
 
 export class PostgresDialect extends AnsiDialect {
@@ -83,7 +83,7 @@ export class PostgresDialect extends AnsiDialect {
   }
 
   /** Tables: build beside, then swap, so readers never see a missing or half-built table. */
-  override createTable(rel: Relation, selectSql: string): string[] {
+  override createTable(rel: Relation, selectSql: string, _options?: TableWriteOptions): string[] {
     const tmp = this.stagingRelation(rel, 'tmp');
     return [
       `drop table if exists ${this.relation(tmp)}`,

@@ -334,12 +334,18 @@ select count(*) from "cdp_scratch"."main"."_identity_<token>_old";
 
 -- begin transaction;
 
-create or replace table "cdp"."identity_graph" as
+create or replace table "cdp"."identity_graph__tmp" ("profile_id" varchar using compression uncompressed, "id_type" varchar using compression uncompressed, "id_value" varchar using compression uncompressed, "source" varchar using compression uncompressed, "first_seen" timestamp, "last_seen" timestamp, "component" varchar using compression uncompressed);
+
+insert into "cdp"."identity_graph__tmp" ("profile_id", "id_type", "id_value", "source", "first_seen", "last_seen", "component")
 select profile_id, id_type, id_value, source, first_seen, last_seen, component from (select new_profile_id as profile_id, id_type, id_value, source, first_seen, last_seen, component from (
 select n.node, case when n.key < 72057594037927936 then 'user_id' when n.key < 144115188075855872 then 'email' when n.key < 216172782113783808 then 'phone' else 'anonymous_id' end as id_type, substr(n.node, strpos(n.node, ':') + 1) as id_value, n.source, n.first_seen, n.last_seen, l.component,
   coalesce(s.cluster, l.component) as cluster, case when s.cluster is null then l.profile_id else md5(concat('profile:', s.cluster)) end as new_profile_id
 from "cdp_scratch"."main"."_identity_<token>_nodes" n left join "cdp_scratch"."main"."_identity_<token>_f0" n_f on n_f.v = n.key left join "cdp_scratch"."main"."_identity_<token>_j0" n_l on n_l.v = coalesce(n_f.p, n.hook) join "cdp_scratch"."main"."_identity_<token>_labels" l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook)) left join "cdp_scratch"."main"."_identity_<token>_split" s on s.key = n.key
 ) r) assigned;
+
+drop table if exists "cdp"."identity_graph";
+
+alter table "cdp"."identity_graph__tmp" rename to "identity_graph";
 
 -- commit;
 
@@ -349,8 +355,14 @@ insert into "cdp"."identity_blocked_edges" select * from "cdp_scratch"."main"."_
 
 -- begin transaction;
 
-create or replace table "cdp"."identity_edges" as
+create or replace table "cdp"."identity_edges__tmp" ("a" varchar using compression uncompressed, "b" varchar using compression uncompressed, "a_type" varchar using compression uncompressed, "b_type" varchar using compression uncompressed, "first_seen" timestamp, "last_seen" timestamp, "source" varchar using compression uncompressed);
+
+insert into "cdp"."identity_edges__tmp" ("a", "b", "a_type", "b_type", "first_seen", "last_seen", "source")
 select a, b, a_type, b_type, first_seen, last_seen, source from "cdp_scratch"."main"."_identity_<token>_links";
+
+drop table if exists "cdp"."identity_edges";
+
+alter table "cdp"."identity_edges__tmp" rename to "identity_edges";
 
 -- commit;
 
