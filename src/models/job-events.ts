@@ -26,4 +26,6 @@ export interface JobResult {
   command: string;
   status: 'success' | 'error';
   results: NodeResult[];
+  /** how long the job waited for the warehouse (other jobs' and sync runs' steps) before it started */
+  queuedMs?: number;
 }

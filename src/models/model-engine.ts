@@ -69,7 +69,9 @@ export class ModelEngine {
     const graph = new ModelGraph(project);
     graph.select(options.select); // reject a bad selector before anything is recorded
     // a real-time pass gives way to other warehouse work (sync runs' steps) waiting
+    const queued = performance.now();
     return this.ws.exclusive(async () => {
+      const queuedMs = Math.round(performance.now() - queued);
       this.touched = undefined;
       const invocationId = await this.history.startInvocation(command, options.select?.join(' '), options.triggeredBy ?? 'cli');
       const results: NodeResult[] = [];
@@ -85,7 +87,7 @@ export class ModelEngine {
         this.touched,
       );
       this.touched = undefined;
-      return { invocationId, command, status, results };
+      return { invocationId, command, status, results, queuedMs };
     }, { background: options.triggeredBy === 'realtime' });
   }
 

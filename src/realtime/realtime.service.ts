@@ -169,7 +169,7 @@ export class RealtimeService implements OnApplicationBootstrap, OnModuleDestroy 
       this.lastPass = { startedAt: started.toISOString(), durationMs: Math.round(performance.now() - t0), status: 'success', nodes };
       this.notBefore = 0;
       this.logger.debug(
-        { durationMs: this.lastPass.durationMs, events: behind, touched, steps: Object.fromEntries(job.results.map((r) => [r.node, Math.round(r.durationMs)])) },
+        { durationMs: this.lastPass.durationMs, queuedMs: job.queuedMs, events: behind, touched, steps: Object.fromEntries(job.results.map((r) => [r.node, Math.round(r.durationMs)])) },
         'real-time pass',
       );
     } catch (e) {

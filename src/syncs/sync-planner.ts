@@ -4,7 +4,7 @@ import { IDENTITY_TABLES } from '../identity/identity-resolver';
 import type { Project } from '../models/project';
 import { suggest } from '../models/project';
 import type { Relation, Warehouse } from '../warehouse/warehouse';
-import { queryAll } from '../warehouse/warehouse';
+import { dropTables, queryAll } from '../warehouse/warehouse';
 import { CHANGES, MODE_OPERATIONS, type Change } from './sync-modes';
 import { isEventsSource, SyncDefinitionError, type SyncSource } from './sync-definition';
 import { buildEventsPlan, CURSORS, eventsSourceQuery, type EventsSource } from './event-source';
@@ -161,7 +161,36 @@ from (\n${sql}\n) s where s.${q(pk)} is not null`;
   // a first run, a full resync, or a snapshot ensureSnapshot just rebuilt for new columns
   const after = before ? await warehouse.describe(snapshot) : null;
   const keyset = spec.keys && before && after && !spec.fullResync && JSON.stringify(before.columns) === JSON.stringify(after.columns) ? d.relation(spec.keys) : undefined;
-  const sourceSql = keyset ? `select * from (\n${spec.source.sql}\n) s0 where ${d.cast(`s0.${q(pk)}`, 'string')} in (select k from ${keyset})` : spec.source.sql;
+  if (!keyset) return diffIntoPlan(warehouse, spec, { plan, pk, keyedOf, snapExists, sourceSql: spec.source.sql, preview: options.preview ?? false });
+  // a keyed plan reads the source and the snapshot several times: their rows of these keys are staged once
+  const source = warehouse.scratchRelation(`_sync_${spec.sync}_${randomBytes(4).toString('hex')}_src`, snapshot);
+  const keyedSnapshot = snapExists ? warehouse.scratchRelation(`_sync_${spec.sync}_${randomBytes(4).toString('hex')}_snap`, snapshot) : undefined;
+  try {
+    await warehouse.execute(`create table ${d.relation(source)} as\nselect * from (\n${spec.source.sql}\n) s0 where ${d.cast(`s0.${q(pk)}`, 'string')} in (select k from ${keyset})`);
+    if (keyedSnapshot) {
+      await warehouse.execute(`create table ${d.relation(keyedSnapshot)} as\nselect * from ${d.relation(snapshot)} where ${d.cast(q(KEY), 'string')} in (select k from ${keyset})`);
+    }
+    return await diffIntoPlan(warehouse, spec, { plan, pk, keyedOf, snapExists, sourceSql: `select * from ${d.relation(source)}`, keyedSnapshot, preview: options.preview ?? false });
+  } finally {
+    await dropTables(warehouse, keyedSnapshot ? [source, keyedSnapshot] : [source]);
+  }
+}
+
+/**
+ * The diff of buildPlan: checks the keys, writes the plan and the counts. `sourceSql`: the source
+ * (a keyed plan's staged rows); `keyedSnapshot`: the snapshot's rows of the keys, staged.
+ */
+async function diffIntoPlan(
+  warehouse: Warehouse,
+  spec: PlanSpec,
+  c: { plan: Relation; pk: string; keyedOf: (sql: string) => string; snapExists: boolean; sourceSql: string; keyedSnapshot?: Relation; preview: boolean },
+): Promise<PlanCounts & { plan: Relation }> {
+  const { plan, pk, keyedOf, snapExists, sourceSql, keyedSnapshot } = c;
+  const options = { preview: c.preview };
+  const d = warehouse.dialect;
+  const q = (col: string) => d.quoteIdentifier(col);
+  const { snapshot } = spec.tables;
+  const cols = spec.columns.map(q);
   const keyed = keyedOf(sourceSql);
 
   // rows and null keys: one cheap scan (duplicates are found from the diff's own counts, below)
@@ -192,7 +221,7 @@ select k.${q(KEY)}, k.${q(HASH)}, ${d.currentTimestamp()}${cols.map((c) => `, k.
     return { added: 0, changed: 0, removed: 0, unchanged: total, nullKeys, planned: 0, forwardOnlyStart: true, plan };
   }
 
-  const snapSql = snapExists ? (keyset ? `(select * from ${snap} where ${d.cast(q(KEY), 'string')} in (select k from ${keyset}))` : snap) : `(select ${[KEY, HASH].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')} from (${keyed}) k where 1 = 0)`;
+  const snapSql = snapExists ? (keyedSnapshot ? d.relation(keyedSnapshot) : snap) : `(select ${[KEY, HASH].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')} from (${keyed}) k where 1 = 0)`;
   // the changes the mode does not send are numbered last, so the sent ones are numbered 1..planned
   const silentOps = options.preview ? [] : CHANGES.filter((c) => MODE_OPERATIONS[spec.mode][c] === null);
   // one lean pass over keys and hashes (a row only in the source is added, only in the snapshot

@@ -162,10 +162,10 @@ export class SyncRunner {
     let status: SyncRun['status'] = 'succeeded';
     let error: string | null = null;
     try {
-      const source = await this.ws.exclusive(() => sourceQuery(this.ws.warehouse, project, def.source, target.where));
+      const source = await this.ws.shared(() => sourceQuery(this.ws.warehouse, project, def.source, target.where));
       const mapping = compileMapping(def.mapping, source.columns, { skipNulls: engine.skip_nulls, where: target.where });
       if (!resume) {
-        const plan: PlanCounts = await this.ws.exclusive(() =>
+        const plan: PlanCounts = await this.ws.shared(() =>
           withKeys(this.ws.warehouse, tables.plan, options.keys, (keys) =>
             buildPlan(this.ws.warehouse, {
               sync: def.name,
@@ -182,7 +182,7 @@ export class SyncRunner {
           ),
         );
         Object.assign(counts, { planned: plan.planned, added: plan.added, changed: plan.changed, removed: plan.removed, unchanged: plan.unchanged });
-        await this.ws.exclusive(() => this.resetCheckpoint(tables.checkpoints, def.name, runId));
+        await this.ws.shared(() => this.resetCheckpoint(tables.checkpoints, def.name, runId));
         time('plan');
         await this.runs.update(runId, { ...counts, status: 'running', timings });
         if (plan.nullKeys > 0) {
@@ -194,7 +194,7 @@ export class SyncRunner {
         lap = performance.now();
       }
       // the whole plan is delivered (or rejected row by row): the next run reads on from here
-      if (source.events) await this.ws.exclusive(() => commitEventsCursor(this.ws.warehouse, tables, def.name));
+      if (source.events) await this.ws.shared(() => commitEventsCursor(this.ws.warehouse, tables, def.name));
       status = counts.failed > 0 ? 'partial' : 'succeeded';
     } catch (e) {
       status = 'failed';
@@ -209,8 +209,9 @@ export class SyncRunner {
     const finishedAt = new Date();
     await this.runs.update(runId, { ...counts, ...progress, status, error, timings, finishedAt });
     const run = (await this.runs.get(def.name, runId))!;
+    this.logger.debug({ sync: def.name, runId, status, planned: counts.planned, failed: counts.failed, timings }, 'sync run');
     await this.ws
-      .exclusive(async () => {
+      .shared(async () => {
         if (status !== 'failed') await this.ws.warehouse.execute(this.ws.warehouse.dialect.drop(tables.plan, 'table'));
         await this.writeLog(tables.log, target, run);
       })
@@ -259,14 +260,14 @@ export class SyncRunner {
     const snap = d.relation(tables.snapshot);
     const cols = mapping.columns.map(q);
     // the warehouse's checkpoint is the truth (it moves with the snapshot); the store's may lag a page
-    const [saved] = await this.ws.exclusive(() => queryAll(wh, `select seq from ${d.relation(tables.checkpoints)} where sync = ? and run_id = ?`, [def.name, runId]));
+    const [saved] = await this.ws.shared(() => queryAll(wh, `select seq from ${d.relation(tables.checkpoints)} where sync = ? and run_id = ?`, [def.name, runId]));
     if (saved) progress.checkpoint = Number(saved.seq);
     const last = counts.planned;
     while (progress.checkpoint < last) {
       if (lockLost.aborted) throw new RunStopped('the run lost its lock (another process took over the sync); it stopped between batches');
       if (options.signal?.aborted) throw new RunStopped(ABORTED);
       // the sent changes are numbered 1..planned: a page is a range, which the warehouse finds without a sort
-      const rows = await this.ws.exclusive(() =>
+      const rows = await this.ws.shared(() =>
         queryAll(wh, `select * from ${plan} where ${q(SEQ)} > ? and ${q(SEQ)} <= ? order by ${q(SEQ)}`, [progress.checkpoint, progress.checkpoint + pageSize]),
       );
       lap('read');
@@ -286,7 +287,7 @@ export class SyncRunner {
       const page = `${q(SEQ)} > ${lo} and ${q(SEQ)} <= ${hi}${failed}`;
       const accepted = new Set(rows.filter((r) => !failedSeqs.has(Number(r[SEQ]))).map((r) => r[OP] as Change));
       // the checkpoint: accepted rows into the snapshot and the page done, in one transaction
-      await this.ws.exclusive(() =>
+      await this.ws.shared(() =>
         wh.transaction([
           // an events snapshot holds the message ids sent and when they were received (event-source.ts)
           ...(events && accepted.has('add')

@@ -105,7 +105,7 @@ export class SyncsService implements OnApplicationShutdown {
     await this.repo.delete(name);
     const tables = this.runner.tables(name);
     const d = this.workspace.warehouse.dialect;
-    await this.workspace.exclusive(async () => {
+    await this.workspace.shared(async () => {
       for (const t of [tables.snapshot, tables.plan]) await this.workspace.warehouse.execute(d.drop(t, 'table'));
       await dropEventsCursor(this.workspace.warehouse, tables, name);
     });
@@ -177,7 +177,7 @@ export class SyncsService implements OnApplicationShutdown {
     const def = entry.definition;
     await this.workspace.refreshSegments();
     const project = this.workspace.project();
-    return this.workspace.exclusive(async () => {
+    return this.workspace.shared(async () => {
       const source = await sourceQuery(this.workspace.warehouse, project, def.source, target.where);
       const engine = engineOptions(def);
       const mapping = compileMapping(def.mapping, source.columns, { skipNulls: engine.skip_nulls, where: target.where });

@@ -12,8 +12,8 @@ const PROFILES_CHANGED = 'profiles-changed';
 const NODES_BUILT = 'nodes-built';
 const EVENTS_COMMITTED = 'events-committed';
 
-/** How long after a foreground job a background job waits for the next step of the same work. */
-const BACKGROUND_GRACE_MS = 50;
+/** What `exclusive()` runs: a job alone, a real-time pass beside sync steps, a sync step beside passes and other steps. */
+type WorkKind = 'job' | 'pass' | 'step';
 
 /**
  * What every job works with: the config, the open warehouse and control store, and the project
@@ -21,11 +21,9 @@ const BACKGROUND_GRACE_MS = 50;
  * in-process; the service builds one at start and shares it between requests.
  */
 export class Workspace {
-  /** exclusive(): whether a job runs, and the jobs waiting (foreground first) */
-  private busy = false;
-  private readonly waiting = { foreground: [] as (() => void)[], background: [] as (() => void)[] };
-  private lastForeground = 0;
-  private graceTimer?: NodeJS.Timeout;
+  /** exclusive() and shared(): the work running and waiting, per kind */
+  private readonly running: Record<WorkKind, number> = { job: 0, pass: 0, step: 0 };
+  private readonly waiting: Record<WorkKind, (() => void)[]> = { job: [], pass: [], step: [] };
   private readonly signals = new EventEmitter();
   /** the segments created through the API (control store), as of the last refreshSegments() */
   private apiSegments: SegmentDefinition[] = [];
@@ -70,43 +68,51 @@ export class Workspace {
   }
 
   /**
-   * Runs jobs that write to the warehouse one at a time, in arrival order; `background` jobs (the
-   * real-time pipeline's passes, which come back to back) give way: they start only when no other
-   * job waits, and not within BACKGROUND_GRACE_MS of the end of one, so work made of several steps
-   * with short pauses between them (a sync run: plan, then page by page) is not cut up by a pass at
-   * every step.
+   * Runs jobs that write to the warehouse one at a time, in arrival order. `background` jobs (the
+   * real-time pipeline's passes, which come back to back) start only when no other job waits; they
+   * run beside sync runs' steps (see shared()), so a pass never waits for a destination's sync and
+   * a sync never waits for a pass.
    */
   exclusive<T>(job: () => Promise<T>, options: { background?: boolean } = {}): Promise<T> {
+    return this.schedule(options.background ? 'pass' : 'job', job);
+  }
+
+  /**
+   * Runs a step of a sync run (reading its source, building its plan, reading a page, writing a
+   * checkpoint): beside real-time passes and other steps, never beside a job (a build, a load).
+   * Each step's statements read consistent snapshots (the warehouse's transactions), steps write
+   * only their sync's own tables, and a pass's changes reach a real-time sync's next run (its keys
+   * are gathered from the pass's notification), so nothing is missed by running them together.
+   */
+  shared<T>(step: () => Promise<T>): Promise<T> {
+    return this.schedule('step', step);
+  }
+
+  private schedule<T>(kind: WorkKind, work: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const start = () => {
-        this.busy = true;
-        void job()
+      this.waiting[kind].push(() => {
+        this.running[kind]++;
+        void work()
           .then(resolve, reject)
           .finally(() => {
-            this.busy = false;
-            if (!options.background) this.lastForeground = Date.now();
+            this.running[kind]--;
             this.next();
           });
-      };
-      this.waiting[options.background ? 'background' : 'foreground'].push(start);
+      });
       this.next();
     });
   }
 
+  /** Starts what may start: a waiting job holds back new passes and steps until it has run (jobs are not starved). */
   private next(): void {
-    if (this.busy) return;
-    const foreground = this.waiting.foreground.shift();
-    if (foreground) return foreground();
-    if (this.waiting.background.length === 0) return;
-    const wait = this.lastForeground + BACKGROUND_GRACE_MS - Date.now();
-    if (wait > 0) {
-      this.graceTimer ??= setTimeout(() => {
-        this.graceTimer = undefined;
-        this.next();
-      }, wait);
+    const { running, waiting } = this;
+    if (running.job > 0) return;
+    if (waiting.job.length > 0) {
+      if (running.pass === 0 && running.step === 0) waiting.job.shift()!();
       return;
     }
-    this.waiting.background.shift()!();
+    while (waiting.step.length > 0) waiting.step.shift()!();
+    if (running.pass === 0 && waiting.pass.length > 0) waiting.pass.shift()!();
   }
 
   /**

@@ -377,7 +377,7 @@ describe.each(DIALECT_NAMES)('engine SQL goldens: %s', (dialectName) => {
     wh.statements.length = 0; // the runner reads the source again
     const store = await openControlStore('sqlite::memory:', config.projectDir);
     try {
-      const ws = { config, warehouse: wh, store, exclusive: <T>(job: () => Promise<T>) => job() } as unknown as Workspace;
+      const ws = { config, warehouse: wh, store, exclusive: <T>(job: () => Promise<T>) => job(), shared: <T>(step: () => Promise<T>) => step() } as unknown as Workspace;
       const destination = new RecordingDestination();
       const runner = new SyncRunner(ws, memoryLogger(), { sleep: () => Promise.resolve(), baseDelayMs: 1 });
       // pages of 2 rows: the first checkpoint deletes (remove, change) and inserts (change), the second inserts (add)
