@@ -663,10 +663,10 @@ const cases: Case[] = [
   },
   {
     id: 'describe',
-    description: 'the information_schema query for a relation, with bound parameters (Snowflake: upper-case names)',
+    description: 'the catalog query for a relation (DuckDB: its catalog functions, others: information_schema), with bound parameters (Snowflake: upper-case names)',
     input: { fn: 'describe', args: [{ database: 'demo-project', schema: 'analytics', name: 'orders' }] },
     expected: {
-      duckdb: { sql: expect.stringContaining('from information_schema.tables t'), params: ['analytics', 'orders'] },
+      duckdb: { sql: expect.stringContaining('from duckdb_columns() c left join duckdb_views() v'), params: ['analytics', 'orders'] },
       postgres: { sql: expect.stringContaining('where t.table_schema = ? and t.table_name = ?'), params: ['analytics', 'orders'] },
       bigquery: { sql: expect.stringContaining('from `demo-project.analytics.INFORMATION_SCHEMA`.TABLES t'), params: ['analytics', 'orders'] },
       snowflake: { sql: expect.stringContaining('from information_schema.tables t'), params: ['ANALYTICS', 'ORDERS'] },
