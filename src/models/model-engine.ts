@@ -185,7 +185,8 @@ export class ModelEngine {
    */
   private async settleTouched(table: Relation, touched: Relation | undefined, succeeded: boolean): Promise<void> {
     const wh = this.ws.warehouse;
-    if (!(await wh.describe(table))) return;
+    // a touched identity step wrote the table; otherwise it may not exist yet
+    if (!touched && !(await wh.describe(table))) return;
     if (touched) {
       const ids: string[] = [];
       for await (const row of wh.query(`select distinct profile_id from ${wh.dialect.relation(table)}`)) ids.push(String(row.profile_id));

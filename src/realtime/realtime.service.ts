@@ -75,6 +75,8 @@ export class RealtimeService implements OnApplicationBootstrap, OnModuleDestroy 
   private lastPass?: RealtimePass;
   private passes = 0;
   private failures = 0;
+  /** identity_runs and identity_touched exist (they are never dropped once built) */
+  private identityTables = false;
   private unsubscribe?: () => void;
   private stopped = false;
 
@@ -205,17 +207,27 @@ export class RealtimeService implements OnApplicationBootstrap, OnModuleDestroy 
     const d = wh.dialect;
     const raw = d.relation(rawEventsRelation(this.config.ingest.schema, modelSchema(this.config.warehouse).database));
     const runs = project.identity!.plan.relation(IDENTITY_TABLES.runs);
-    // until a build has run identity resolution once, the pipeline waits (it keeps built profiles fresh)
-    if (!(await wh.describe(runs))) return { behind: 0, oldest: null, built: false, pending: 0 };
     const touched = project.identity!.plan.relation(IDENTITY_TABLES.touched);
-    const [run] = await queryAll(
-      wh,
-      `select count(*) as n, max(events_watermark) as w${(await wh.describe(touched)) ? `, (select count(*) from ${d.relation(touched)}) as pending` : ''} from ${d.relation(runs)}`,
-    );
-    if (Number(run?.n ?? 0) === 0) return { behind: 0, oldest: null, built: false, pending: 0 };
-    const where = run.w == null ? '' : ' where received_at > ?';
-    const [row] = await queryAll(wh, `select count(*) as n, min(received_at) as oldest from ${raw}${where}`, run.w == null ? [] : [toDate(run.w)]);
-    return { behind: Number(row?.n ?? 0), oldest: row?.oldest == null ? null : toDate(row.oldest), built: true, pending: Number(run.pending ?? 0) };
+    // until a build has run identity resolution once, the pipeline waits (it keeps built profiles
+    // fresh); once its tables exist they stay, so they are looked up until then only (GET /health
+    // and every pass ask)
+    if (!this.identityTables) {
+      if (!(await wh.describe(runs))) return { behind: 0, oldest: null, built: false, pending: 0 };
+      if (await wh.describe(touched)) this.identityTables = true;
+    }
+    try {
+      const [run] = await queryAll(
+        wh,
+        `select count(*) as n, max(events_watermark) as w${this.identityTables ? `, (select count(*) from ${d.relation(touched)}) as pending` : ''} from ${d.relation(runs)}`,
+      );
+      if (Number(run?.n ?? 0) === 0) return { behind: 0, oldest: null, built: false, pending: 0 };
+      const where = run.w == null ? '' : ' where received_at > ?';
+      const [row] = await queryAll(wh, `select count(*) as n, min(received_at) as oldest from ${raw}${where}`, run.w == null ? [] : [toDate(run.w)]);
+      return { behind: Number(row?.n ?? 0), oldest: row?.oldest == null ? null : toDate(row.oldest), built: true, pending: Number(run.pending ?? 0) };
+    } catch (e) {
+      this.identityTables = false; // dropped behind the service's back: look again next time
+      throw e;
+    }
   }
 
   /** Passes run and failed since the service started, and the last one: no warehouse query (GET /metrics). */

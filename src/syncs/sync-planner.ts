@@ -155,12 +155,10 @@ export async function buildPlan(warehouse: Warehouse, spec: PlanSpec, options: {
   // the source as the plan sees it: the key (in its own type: joins on numbers are cheaper), the row hash, the mapped columns
   const keyedOf = (sql: string) => `select s.${q(pk)} as ${q(KEY)}, ${d.rowHash(spec.columns.map((c) => `s.${q(c)}`))} as ${q(HASH)}${cols.map((c) => `, s.${c}`).join('')}
 from (\n${sql}\n) s where s.${q(pk)} is not null`;
-  const before = spec.keys ? await warehouse.describe(snapshot) : null;
-  const snapExists = await ensureSnapshot(warehouse, spec, keyedOf(spec.source.sql), options.preview ?? false);
+  const { existed: snapExists, rebuilt } = await ensureSnapshot(warehouse, spec, keyedOf(spec.source.sql), options.preview ?? false);
   // a keyed plan (the keys real-time passes touched) compares with the snapshot as it was: not on
   // a first run, a full resync, or a snapshot ensureSnapshot just rebuilt for new columns
-  const after = before ? await warehouse.describe(snapshot) : null;
-  const keyset = spec.keys && before && after && !spec.fullResync && JSON.stringify(before.columns) === JSON.stringify(after.columns) ? d.relation(spec.keys) : undefined;
+  const keyset = spec.keys && snapExists && !rebuilt && !spec.fullResync ? d.relation(spec.keys) : undefined;
   if (!keyset) return diffIntoPlan(warehouse, spec, { plan, pk, keyedOf, snapExists, sourceSql: spec.source.sql, preview: options.preview ?? false });
   // a keyed plan reads the source and the snapshot several times: their rows of these keys are staged once
   const source = warehouse.scratchRelation(`_sync_${spec.sync}_${randomBytes(4).toString('hex')}_src`, snapshot);
@@ -277,22 +275,23 @@ from (
 /**
  * Makes sure the snapshot exists with the sync's columns: created empty on the first run; when the
  * mapping now reads other columns, rebuilt with them (the new ones null), which changes every hash,
- * so every row is sent again with the new fields. Returns whether the snapshot existed before.
+ * so every row is sent again with the new fields. Returns whether the snapshot existed before, and
+ * whether it was rebuilt.
  */
-async function ensureSnapshot(warehouse: Warehouse, spec: PlanSpec, keyed: string, preview: boolean): Promise<boolean> {
+async function ensureSnapshot(warehouse: Warehouse, spec: PlanSpec, keyed: string, preview: boolean): Promise<{ existed: boolean; rebuilt: boolean }> {
   const d = warehouse.dialect;
   const q = (c: string) => d.quoteIdentifier(c);
   const info = await warehouse.describe(spec.tables.snapshot);
   if (preview) {
-    if (!info) return false;
+    if (!info) return { existed: false, rebuilt: false };
     const have = new Set(info.columns.map((c) => c.name));
-    if (spec.columns.every((c) => have.has(c))) return true;
+    if (spec.columns.every((c) => have.has(c))) return { existed: true, rebuilt: false };
     throw new SyncDefinitionError(`${spec.where}: the mapping reads new columns; the next run re-sends every row with them (no preview of that)`);
   }
   const columnsSql = (from: (c: string) => string) => `${from(KEY)} as ${q(KEY)}, ${from(HASH)} as ${q(HASH)}, cast(${from(SYNCED_AT)} as ${d.type('timestamp')}) as ${q(SYNCED_AT)}${spec.columns.map((c) => `, ${from(c)} as ${q(c)}`).join('')}`;
   if (!info) {
     await warehouse.execute(`create table ${d.relation(spec.tables.snapshot)} as select ${columnsSql((c) => (c === SYNCED_AT ? 'null' : q(c)))} from (${keyed}) k where 1 = 0`);
-    return false;
+    return { existed: false, rebuilt: false };
   }
   const have = new Set(info.columns.map((c) => c.name));
   const wanted = [KEY, HASH, SYNCED_AT, ...spec.columns];
@@ -303,13 +302,13 @@ async function ensureSnapshot(warehouse: Warehouse, spec: PlanSpec, keyed: strin
   // a hash of another type (another engine version or dialect macro) is compared as unknown: every row is re-sent once
   const sameHash = info.columns.find((c) => c.name === HASH)?.type === types.get(HASH);
   const sameKey = info.columns.find((c) => c.name === KEY)?.type === types.get(KEY);
-  if (sameHash && sameKey && wanted.length === have.size && wanted.every((c) => have.has(c))) return true;
+  if (sameHash && sameKey && wanted.length === have.size && wanted.every((c) => have.has(c))) return { existed: true, rebuilt: false };
   // the new columns take the source's types; the old hash no longer matches, so every row changes
   const keep = (c: string) => have.has(c) && (c !== HASH || sameHash);
   // a key of another type (the primary key column changed type) is cast to the new one
   const value = (c: string) => (!keep(c) ? `cast(null as ${types.get(c) ?? d.type('string')})` : c === KEY && !sameKey ? `cast(${q(c)} as ${types.get(KEY)})` : q(c));
   await warehouse.replaceTable(spec.tables.snapshot, `select ${columnsSql(value)} from ${d.relation(spec.tables.snapshot)}`);
-  return true;
+  return { existed: true, rebuilt: true };
 }
 
 export interface PlanSample {
