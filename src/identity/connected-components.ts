@@ -45,7 +45,7 @@ export interface KeyedGraph {
   nodes: Relation;
   /** the links: bigint columns `ka`, `kb` (duplicates and self-links allowed); other columns are ignored */
   edges: Relation;
-  /** creates the name of an intermediate table; the caller drops them (after reading `root()`) */
+  /** creates the name of an intermediate table, one no table has yet (a run token in it); the caller drops them (after reading `root()`) */
   stage: (name: string) => Relation;
   /** hook rounds allowed before giving up (default 64; a chain of 2^62 nodes needs 63) */
   maxRounds?: number;
@@ -88,8 +88,11 @@ export async function componentsByKey(warehouse: Warehouse, graph: KeyedGraph): 
   const maxRounds = graph.maxRounds ?? 64;
   const q = (rel: Relation) => d.relation(rel);
   const count = async (sql: string) => Number((await queryValue(warehouse, sql)) ?? 0);
+  // stage() names are new: only a name this run created (and may not have dropped) needs a drop first
+  const made = new Set<string>();
   const create = async (rel: Relation, selectSql: string) => {
-    await warehouse.execute(d.drop(rel, 'table'));
+    if (made.has(q(rel))) await warehouse.execute(d.drop(rel, 'table'));
+    made.add(q(rel));
     await warehouse.execute(`create table ${q(rel)} as\n${selectSql}`);
   };
   const drop = (rel: Relation) => warehouse.execute(d.drop(rel, 'table'));

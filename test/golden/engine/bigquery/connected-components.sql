@@ -22,16 +22,12 @@ group by n.key;
 
 select count(*) from `demo-project`.`cdp`.`cc_components__cc<token>_nodes`;
 
-drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_first`;
-
 create table `demo-project`.`cdp`.`cc_components__cc<token>_first` as
 select x.key as v, y.hook as p, case when y.hook < y.key then 1 else 0 end as moved
 from `demo-project`.`cdp`.`cc_components__cc<token>_nodes` x join `demo-project`.`cdp`.`cc_components__cc<token>_nodes` y on y.key = x.hook
 where x.hook < x.key;
 
 select count(*) from `demo-project`.`cdp`.`cc_components__cc<token>_first` where moved = 1;
-
-drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_f0`;
 
 create table `demo-project`.`cdp`.`cc_components__cc<token>_f0` as
 select x.v as v, coalesce(y.p, x.p) as p, case when y.v is null then 0 else 1 end as moved
@@ -41,12 +37,8 @@ select count(*) from `demo-project`.`cdp`.`cc_components__cc<token>_f0` where mo
 
 drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_first`;
 
-drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_bridges`;
-
 create table `demo-project`.`cdp`.`cc_components__cc<token>_bridges` as
 select key from `demo-project`.`cdp`.`cc_components__cc<token>_nodes` where hook <> hook_max;
-
-drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_u0`;
 
 create table `demo-project`.`cdp`.`cc_components__cc<token>_u0` as
 select distinct least(s.a, s.b) as a, greatest(s.a, s.b) as b
@@ -59,19 +51,13 @@ where s.a <> s.b;
 
 drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_bridges`;
 
-drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_history`;
-
 create table `demo-project`.`cdp`.`cc_components__cc<token>_history` as
 select a as v, b as p from `demo-project`.`cdp`.`cc_components__cc<token>_u0` where 1 = 0;
 
 select count(*) from `demo-project`.`cdp`.`cc_components__cc<token>_u0`;
 
-drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_hooks`;
-
 create table `demo-project`.`cdp`.`cc_components__cc<token>_hooks` as
 select b as v, min(a) as p from `demo-project`.`cdp`.`cc_components__cc<token>_u0` group by b;
-
-drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_j0`;
 
 create table `demo-project`.`cdp`.`cc_components__cc<token>_j0` as
 select x.v as v, coalesce(y.p, x.p) as p, case when y.v is null then 0 else 1 end as moved
@@ -80,8 +66,6 @@ from `demo-project`.`cdp`.`cc_components__cc<token>_hooks` x left join `demo-pro
 select count(*) from `demo-project`.`cdp`.`cc_components__cc<token>_j0` where moved = 1;
 
 insert into `demo-project`.`cdp`.`cc_components__cc<token>_history` (v, p) select v, p from `demo-project`.`cdp`.`cc_components__cc<token>_j0`;
-
-drop table if exists `demo-project`.`cdp`.`cc_components__cc<token>_u1`;
 
 create table `demo-project`.`cdp`.`cc_components__cc<token>_u1` as
 select distinct least(s.a, s.b) as a, greatest(s.a, s.b) as b

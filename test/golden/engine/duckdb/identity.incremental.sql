@@ -193,16 +193,12 @@ select count(*) from "cdp_scratch"."main"."_identity_<token>_nodes";
 
 select count(*) from "cdp_scratch"."main"."_identity_<token>_nodes";
 
-drop table if exists "cdp_scratch"."main"."_identity_<token>_first";
-
 create table "cdp_scratch"."main"."_identity_<token>_first" as
 select x.key as v, y.hook as p, case when y.hook < y.key then 1 else 0 end as moved
 from "cdp_scratch"."main"."_identity_<token>_nodes" x join "cdp_scratch"."main"."_identity_<token>_nodes" y on y.key = x.hook
 where x.hook < x.key;
 
 select count(*) from "cdp_scratch"."main"."_identity_<token>_first" where moved = 1;
-
-drop table if exists "cdp_scratch"."main"."_identity_<token>_f0";
 
 create table "cdp_scratch"."main"."_identity_<token>_f0" as
 select x.v as v, coalesce(y.p, x.p) as p, case when y.v is null then 0 else 1 end as moved
@@ -212,12 +208,8 @@ select count(*) from "cdp_scratch"."main"."_identity_<token>_f0" where moved = 1
 
 drop table if exists "cdp_scratch"."main"."_identity_<token>_first";
 
-drop table if exists "cdp_scratch"."main"."_identity_<token>_bridges";
-
 create table "cdp_scratch"."main"."_identity_<token>_bridges" as
 select key from "cdp_scratch"."main"."_identity_<token>_nodes" where hook <> hook_max;
-
-drop table if exists "cdp_scratch"."main"."_identity_<token>_u0";
 
 create table "cdp_scratch"."main"."_identity_<token>_u0" as
 select distinct least(s.a, s.b) as a, greatest(s.a, s.b) as b
@@ -230,19 +222,13 @@ where s.a <> s.b;
 
 drop table if exists "cdp_scratch"."main"."_identity_<token>_bridges";
 
-drop table if exists "cdp_scratch"."main"."_identity_<token>_history";
-
 create table "cdp_scratch"."main"."_identity_<token>_history" as
 select a as v, b as p from "cdp_scratch"."main"."_identity_<token>_u0" where 1 = 0;
 
 select count(*) from "cdp_scratch"."main"."_identity_<token>_u0";
 
-drop table if exists "cdp_scratch"."main"."_identity_<token>_hooks";
-
 create table "cdp_scratch"."main"."_identity_<token>_hooks" as
 select b as v, min(a) as p from "cdp_scratch"."main"."_identity_<token>_u0" group by b;
-
-drop table if exists "cdp_scratch"."main"."_identity_<token>_j0";
 
 create table "cdp_scratch"."main"."_identity_<token>_j0" as
 select x.v as v, coalesce(y.p, x.p) as p, case when y.v is null then 0 else 1 end as moved
@@ -251,8 +237,6 @@ from "cdp_scratch"."main"."_identity_<token>_hooks" x left join "cdp_scratch"."m
 select count(*) from "cdp_scratch"."main"."_identity_<token>_j0" where moved = 1;
 
 insert into "cdp_scratch"."main"."_identity_<token>_history" (v, p) select v, p from "cdp_scratch"."main"."_identity_<token>_j0";
-
-drop table if exists "cdp_scratch"."main"."_identity_<token>_u1";
 
 create table "cdp_scratch"."main"."_identity_<token>_u1" as
 select distinct least(s.a, s.b) as a, greatest(s.a, s.b) as b

@@ -22,16 +22,12 @@ group by n.key;
 
 select count(*) from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_NODES";
 
-drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_FIRST";
-
 create table "DEMO"."CDP"."CC_COMPONENTS__CC<token>_FIRST" as
 select x.key as v, y.hook as p, case when y.hook < y.key then 1 else 0 end as moved
 from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_NODES" x join "DEMO"."CDP"."CC_COMPONENTS__CC<token>_NODES" y on y.key = x.hook
 where x.hook < x.key;
 
 select count(*) from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_FIRST" where moved = 1;
-
-drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_F0";
 
 create table "DEMO"."CDP"."CC_COMPONENTS__CC<token>_F0" as
 select x.v as v, coalesce(y.p, x.p) as p, case when y.v is null then 0 else 1 end as moved
@@ -41,12 +37,8 @@ select count(*) from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_F0" where moved = 1;
 
 drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_FIRST";
 
-drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_BRIDGES";
-
 create table "DEMO"."CDP"."CC_COMPONENTS__CC<token>_BRIDGES" as
 select key from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_NODES" where hook <> hook_max;
-
-drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_U0";
 
 create table "DEMO"."CDP"."CC_COMPONENTS__CC<token>_U0" as
 select distinct least(s.a, s.b) as a, greatest(s.a, s.b) as b
@@ -59,19 +51,13 @@ where s.a <> s.b;
 
 drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_BRIDGES";
 
-drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_HISTORY";
-
 create table "DEMO"."CDP"."CC_COMPONENTS__CC<token>_HISTORY" as
 select a as v, b as p from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_U0" where 1 = 0;
 
 select count(*) from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_U0";
 
-drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_HOOKS";
-
 create table "DEMO"."CDP"."CC_COMPONENTS__CC<token>_HOOKS" as
 select b as v, min(a) as p from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_U0" group by b;
-
-drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_J0";
 
 create table "DEMO"."CDP"."CC_COMPONENTS__CC<token>_J0" as
 select x.v as v, coalesce(y.p, x.p) as p, case when y.v is null then 0 else 1 end as moved
@@ -80,8 +66,6 @@ from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_HOOKS" x left join "DEMO"."CDP"."CC_
 select count(*) from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_J0" where moved = 1;
 
 insert into "DEMO"."CDP"."CC_COMPONENTS__CC<token>_HISTORY" (v, p) select v, p from "DEMO"."CDP"."CC_COMPONENTS__CC<token>_J0";
-
-drop table if exists "DEMO"."CDP"."CC_COMPONENTS__CC<token>_U1";
 
 create table "DEMO"."CDP"."CC_COMPONENTS__CC<token>_U1" as
 select distinct least(s.a, s.b) as a, greatest(s.a, s.b) as b

@@ -194,16 +194,12 @@ select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_NODES";
 
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_NODES";
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_FIRST";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_FIRST" as
 select x.key as v, y.hook as p, case when y.hook < y.key then 1 else 0 end as moved
 from "DEMO"."CDP"."_IDENTITY_<token>_NODES" x join "DEMO"."CDP"."_IDENTITY_<token>_NODES" y on y.key = x.hook
 where x.hook < x.key;
 
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_FIRST" where moved = 1;
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_F0";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_F0" as
 select x.v as v, coalesce(y.p, x.p) as p, case when y.v is null then 0 else 1 end as moved
@@ -213,12 +209,8 @@ select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_F0" where moved = 1;
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_FIRST";
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_BRIDGES";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_BRIDGES" as
 select key from "DEMO"."CDP"."_IDENTITY_<token>_NODES" where hook <> hook_max;
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_U0";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_U0" as
 select distinct least(s.a, s.b) as a, greatest(s.a, s.b) as b
@@ -231,19 +223,13 @@ where s.a <> s.b;
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_BRIDGES";
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_HISTORY";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_HISTORY" as
 select a as v, b as p from "DEMO"."CDP"."_IDENTITY_<token>_U0" where 1 = 0;
 
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_U0";
 
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_HOOKS";
-
 create table "DEMO"."CDP"."_IDENTITY_<token>_HOOKS" as
 select b as v, min(a) as p from "DEMO"."CDP"."_IDENTITY_<token>_U0" group by b;
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_J0";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_J0" as
 select x.v as v, coalesce(y.p, x.p) as p, case when y.v is null then 0 else 1 end as moved
@@ -252,8 +238,6 @@ from "DEMO"."CDP"."_IDENTITY_<token>_HOOKS" x left join "DEMO"."CDP"."_IDENTITY_
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_J0" where moved = 1;
 
 insert into "DEMO"."CDP"."_IDENTITY_<token>_HISTORY" (v, p) select v, p from "DEMO"."CDP"."_IDENTITY_<token>_J0";
-
-drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_U1";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_U1" as
 select distinct least(s.a, s.b) as a, greatest(s.a, s.b) as b
