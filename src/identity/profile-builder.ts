@@ -201,9 +201,15 @@ export async function touchedScope(
   for (const source of plan.sources.values()) {
     const n = i++;
     const ordered = [...source.identifiers].sort((a, b) => a.type.rank - b.type.rank);
+    // a plain column's trimmed value is computed once per row (cdp_v<k>, beside the row's columns),
+    // not in every test that reads it; JSON ones only on the rows that reach them
+    const trimmedPlain = ordered.map((idf, k) => (idf.path.length > 0 ? undefined : `trim(${columnSql(d, idf)}) as ${d.quoteIdentifier(`cdp_v${k}`)}`));
+    const from = trimmedPlain.some((t) => t)
+      ? `(select r.*, ${trimmedPlain.filter((t): t is string => !!t).join(', ')} from ${d.relation(source.relation)} r)`
+      : d.relation(source.relation);
     // per identifier column: is it a touched profile's (t), is it in the graph at all (g)
-    const tests = ordered.map((idf) => {
-      const trimmed = `trim(${columnSql(d, idf)})`;
+    const tests = ordered.map((idf, k) => {
+      const trimmed = trimmedPlain[k] ? `r.${d.quoteIdentifier(`cdp_v${k}`)}` : `trim(${columnSql(d, idf)})`;
       const type = d.literal(idf.type.type);
       const member = (set: string) =>
         idf.type.normalize === 'phone'
@@ -223,12 +229,12 @@ export async function touchedScope(
     const scoped = stage(`scope_${n}`);
     rows.set(source.name, scoped);
     if (tests.length === 0) {
-      await warehouse.execute(`create table ${d.relation(scoped)} as select r.* from ${d.relation(source.relation)} r where 1 = 0`);
+      await warehouse.execute(`create table ${d.relation(scoped)} as select r.* from ${from} r where 1 = 0`);
       continue;
     }
     const firstJson = tests.findIndex((x) => x.json);
     if (firstJson <= 0) {
-      await warehouse.execute(`create table ${d.relation(scoped)} as select r.* from ${d.relation(source.relation)} r where ${chain(0, tests.length)}`);
+      await warehouse.execute(`create table ${d.relation(scoped)} as select r.* from ${from} r where ${chain(0, tests.length)}`);
       continue;
     }
     // the plain columns first: rows whose first plain identifier is a touched profile's are in scope
@@ -236,7 +242,7 @@ export async function touchedScope(
     // the rest of the chain, which parses JSON, on them alone (often none)
     const plain = stage(`scope_${n}_plain`);
     await warehouse.execute(
-      `create table ${d.relation(plain)} as select r.*, case when ${tests[0].touched} then 1 else 0 end as cdp_first from ${d.relation(source.relation)} r where ${chain(0, firstJson)}`,
+      `create table ${d.relation(plain)} as select r.*, case when ${tests[0].touched} then 1 else 0 end as cdp_first from ${from} r where ${chain(0, firstJson)}`,
     );
     await warehouse.execute(`create table ${d.relation(scoped)} as select r.* from ${d.relation(plain)} r where r.cdp_first = 1`);
     if (Number(await queryValue(warehouse, `select count(*) from ${d.relation(plain)} where cdp_first = 0`)) > 0) {
