@@ -295,10 +295,7 @@ async function ensureSnapshot(warehouse: Warehouse, spec: PlanSpec, keyed: strin
   }
   const have = new Set(info.columns.map((c) => c.name));
   const wanted = [KEY, HASH, SYNCED_AT, ...spec.columns];
-  const probe = warehouse.scratchRelation(`_sync_${spec.sync}_${randomBytes(4).toString('hex')}_types`, spec.tables.snapshot);
-  await warehouse.execute(`create table ${d.relation(probe)} as select * from (${keyed}) k where 1 = 0`);
-  const types = new Map((await warehouse.describe(probe))!.columns.map((c) => [c.name, c.type]));
-  await warehouse.execute(d.drop(probe, 'table'));
+  const types = await selectTypes(warehouse, keyed, spec);
   // a hash of another type (another engine version or dialect macro) is compared as unknown: every row is re-sent once
   const sameHash = info.columns.find((c) => c.name === HASH)?.type === types.get(HASH);
   const sameKey = info.columns.find((c) => c.name === KEY)?.type === types.get(KEY);
@@ -309,6 +306,20 @@ async function ensureSnapshot(warehouse: Warehouse, spec: PlanSpec, keyed: strin
   const value = (c: string) => (!keep(c) ? `cast(null as ${types.get(c) ?? d.type('string')})` : c === KEY && !sameKey ? `cast(${q(c)} as ${types.get(KEY)})` : q(c));
   await warehouse.replaceTable(spec.tables.snapshot, `select ${columnsSql(value)} from ${d.relation(spec.tables.snapshot)}`);
   return { existed: true, rebuilt: true };
+}
+
+/** The column types a select gives, as describe() names them: one statement where the engine describes a query, else an empty probe table. */
+async function selectTypes(warehouse: Warehouse, selectSql: string, spec: PlanSpec): Promise<Map<string, string>> {
+  const d = warehouse.dialect;
+  const describeSql = d.describeSelect(selectSql);
+  if (describeSql) return new Map((await queryAll(warehouse, describeSql)).map((r) => [String(r.column_name), String(r.column_type)]));
+  const probe = warehouse.scratchRelation(`_sync_${spec.sync}_${randomBytes(4).toString('hex')}_types`, spec.tables.snapshot);
+  try {
+    await warehouse.execute(`create table ${d.relation(probe)} as select * from (${selectSql}) k where 1 = 0`);
+    return new Map((await warehouse.describe(probe))!.columns.map((c) => [c.name, c.type]));
+  } finally {
+    await warehouse.execute(d.drop(probe, 'table'));
+  }
 }
 
 export interface PlanSample {

@@ -247,6 +247,19 @@ describe.each([{ engine: duckdbEngine() }, { engine: postgresEngine() }])('wareh
     expect(await count('light')).toBe(3);
   });
 
+  test("describeSelect names a select's column types as describe() names a table made from it", async () => {
+    const select = `select 'a' as s, cast(1 as bigint) as n, cast(2.5 as decimal(18,4)) as d, 1.5 as f, true as b, cast('2026-01-01' as date) as dt,
+  cast('2026-01-01 10:00:00' as timestamp) as ts, ${wh.dialect.rowHash(["'a'", '1'])} as h`;
+    const describeSql = wh.dialect.describeSelect(select);
+    if (!describeSql) {
+      expect(engine.name).not.toBe('duckdb'); // only DuckDB has one; the others probe with an empty table
+      return;
+    }
+    const described = (await queryAll(wh, describeSql)).map((r) => [r.column_name, r.column_type]);
+    await wh.replaceTable(rel('typed'), select);
+    expect(described).toEqual((await wh.describe(rel('typed')))!.columns.map((c) => [c.name, c.type]));
+  });
+
   test('replaceTable creates, then replaces with new columns and rows', async () => {
     await wh.replaceTable(rel('replaced'), 'select 1 as a, 2 as b');
     expect(await queryAll(wh, `select a, b from ${q('replaced')}`)).toEqual([{ a: 1, b: 2 }]);

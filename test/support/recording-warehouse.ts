@@ -33,7 +33,11 @@ export class RecordingWarehouse extends SqlWarehouse {
 
   async *query(sql: string, params: BindValue[] = []): AsyncIterable<Row> {
     this.record(sql, params);
-    for (const row of this.answer(sql, params)) yield await Promise.resolve(row);
+    // a select's column types (Dialect.describeSelect): as `describe` says of a table named `_select_types`
+    const rows = /^describe select /.test(sql)
+      ? (this.tables({ schema: 'main', name: '_select_types' })?.columns ?? []).map((c) => ({ column_name: c.name, column_type: c.type }))
+      : this.answer(sql, params);
+    for (const row of rows) yield await Promise.resolve(row);
   }
 
   execute(sql: string, params?: BindValue[]): Promise<number | undefined> {

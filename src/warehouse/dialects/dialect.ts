@@ -262,6 +262,14 @@ order by c.ordinal_position`,
     };
   }
 
+  /**
+   * A statement answering a select's columns (column_name, column_type, with the type names
+   * describe() gives) without running it, where the engine has one; undefined elsewhere.
+   */
+  describeSelect(_selectSql: string): string | undefined {
+    return undefined;
+  }
+
   /** The macros model templates can call, by helper name. Arguments arrive as strings. */
   get macros(): Record<string, (...args: string[]) => string> {
     return {

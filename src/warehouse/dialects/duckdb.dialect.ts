@@ -64,6 +64,11 @@ order by c.column_index`,
     };
   }
 
+  /** DuckDB describes a query without running it (the same type names as duckdb_columns). */
+  override describeSelect(selectSql: string): string {
+    return `describe ${selectSql}`;
+  }
+
   /** DuckDB's own 64-bit hash, its top 56 bits: several times cheaper than md5. */
   override hash56(expr: string): string {
     return `cast(hash(${expr}) >> 8 as bigint)`;

@@ -4,14 +4,10 @@ create schema if not exists "cdp";
 
 -- describe "cdp"."sync_customers_to_crm_snapshot";
 
-create table "cdp_scratch"."main"."_sync_customers_to_crm_<token>_types" as select * from (select s."customer_id" as "_cdp_key", hash(s."country", s."last_order_at", s."orders", s."revenue") as "_cdp_hash", s."country", s."last_order_at", s."orders", s."revenue"
+describe select s."customer_id" as "_cdp_key", hash(s."country", s."last_order_at", s."orders", s."revenue") as "_cdp_hash", s."country", s."last_order_at", s."orders", s."revenue"
 from (
 select * from "analytics"."customer_summary"
-) s where s."customer_id" is not null) k where 1 = 0;
-
--- describe "cdp_scratch"."main"."_sync_customers_to_crm_<token>_types";
-
-drop table if exists "cdp_scratch"."main"."_sync_customers_to_crm_<token>_types";
+) s where s."customer_id" is not null;
 
 select count(*) as total, count(s."customer_id") as keyed from (
 select * from "analytics"."customer_summary"
