@@ -68,7 +68,7 @@ export class ModelEngine {
     const project = this.ws.project();
     const graph = new ModelGraph(project);
     graph.select(options.select); // reject a bad selector before anything is recorded
-    // a real-time pass gives way to other warehouse work (sync runs' steps) waiting
+    // a real-time pass runs beside sync runs' steps, and gives way to other jobs waiting
     const queued = performance.now();
     return this.ws.exclusive(async () => {
       const queuedMs = Math.round(performance.now() - queued);

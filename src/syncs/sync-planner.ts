@@ -162,15 +162,13 @@ from (\n${sql}\n) s where s.${q(pk)} is not null`;
   if (!keyset) return diffIntoPlan(warehouse, spec, { plan, pk, keyedOf, snapExists, sourceSql: spec.source.sql, preview: options.preview ?? false });
   // a keyed plan reads the source and the snapshot several times: their rows of these keys are staged once
   const source = warehouse.scratchRelation(`_sync_${spec.sync}_${randomBytes(4).toString('hex')}_src`, snapshot);
-  const keyedSnapshot = snapExists ? warehouse.scratchRelation(`_sync_${spec.sync}_${randomBytes(4).toString('hex')}_snap`, snapshot) : undefined;
+  const keyedSnapshot = warehouse.scratchRelation(`_sync_${spec.sync}_${randomBytes(4).toString('hex')}_snap`, snapshot);
   try {
     await warehouse.execute(`create table ${d.relation(source)} as\nselect * from (\n${spec.source.sql}\n) s0 where ${d.cast(`s0.${q(pk)}`, 'string')} in (select k from ${keyset})`);
-    if (keyedSnapshot) {
-      await warehouse.execute(`create table ${d.relation(keyedSnapshot)} as\nselect * from ${d.relation(snapshot)} where ${d.cast(q(KEY), 'string')} in (select k from ${keyset})`);
-    }
+    await warehouse.execute(`create table ${d.relation(keyedSnapshot)} as\nselect * from ${d.relation(snapshot)} where ${d.cast(q(KEY), 'string')} in (select k from ${keyset})`);
     return await diffIntoPlan(warehouse, spec, { plan, pk, keyedOf, snapExists, sourceSql: `select * from ${d.relation(source)}`, keyedSnapshot, preview: options.preview ?? false });
   } finally {
-    await dropTables(warehouse, keyedSnapshot ? [source, keyedSnapshot] : [source]);
+    await dropTables(warehouse, [source, keyedSnapshot]);
   }
 }
 
@@ -183,8 +181,7 @@ async function diffIntoPlan(
   spec: PlanSpec,
   c: { plan: Relation; pk: string; keyedOf: (sql: string) => string; snapExists: boolean; sourceSql: string; keyedSnapshot?: Relation; preview: boolean },
 ): Promise<PlanCounts & { plan: Relation }> {
-  const { plan, pk, keyedOf, snapExists, sourceSql, keyedSnapshot } = c;
-  const options = { preview: c.preview };
+  const { plan, pk, keyedOf, snapExists, sourceSql, keyedSnapshot, preview } = c;
   const d = warehouse.dialect;
   const q = (col: string) => d.quoteIdentifier(col);
   const { snapshot } = spec.tables;
@@ -206,9 +203,9 @@ async function diffIntoPlan(
   };
 
   const snap = d.relation(snapshot);
-  if (!options.preview && spec.fullResync && snapExists) await warehouse.execute(d.deleteAll(snapshot));
+  if (!preview && spec.fullResync && snapExists) await warehouse.execute(d.deleteAll(snapshot));
 
-  if (!options.preview && !snapExists && spec.firstSync === 'forward_only') {
+  if (!preview && !snapExists && spec.firstSync === 'forward_only') {
     // the first run of a forward-only sync: what the source holds now counts as sent
     const [distinct] = await queryAll(warehouse, `select count(distinct k.${q(KEY)}) as n from (${keyed}) k`);
     if (Number(distinct.n) !== total) throw await duplicateKeys();
@@ -221,7 +218,7 @@ select k.${q(KEY)}, k.${q(HASH)}, ${d.currentTimestamp()}${cols.map((c) => `, k.
 
   const snapSql = snapExists ? (keyedSnapshot ? d.relation(keyedSnapshot) : snap) : `(select ${[KEY, HASH].map(q).join(', ')}${cols.map((c) => `, ${c}`).join('')} from (${keyed}) k where 1 = 0)`;
   // the changes the mode does not send are numbered last, so the sent ones are numbered 1..planned
-  const silentOps = options.preview ? [] : CHANGES.filter((c) => MODE_OPERATIONS[spec.mode][c] === null);
+  const silentOps = preview ? [] : CHANGES.filter((c) => MODE_OPERATIONS[spec.mode][c] === null);
   // one lean pass over keys and hashes (a row only in the source is added, only in the snapshot
   // removed, in both with another hash changed), then the columns of those rows alone
   const k = q(KEY);
@@ -254,7 +251,7 @@ from (
     await warehouse.execute(d.drop(plan, 'table'));
     throw await duplicateKeys();
   }
-  const silent = options.preview ? [] : CHANGES.filter((c) => MODE_OPERATIONS[spec.mode][c] === null && counts[c] > 0);
+  const silent = preview ? [] : CHANGES.filter((c) => MODE_OPERATIONS[spec.mode][c] === null && counts[c] > 0);
   if (silent.length) {
     // the changes this mode does not send: the snapshot follows the source, and they leave the plan
     const p = d.relation(plan);
