@@ -180,6 +180,10 @@ describe('sync API', () => {
     expect(await snapshot()).toEqual(heldList());
     const runs = await api('GET', '/api/syncs/people_to_hook/runs');
     expect(runs.body.map((r: { status: string }) => r.status)).toEqual(['succeeded', 'partial']);
+    // the run's sync_log row is written after its status: wait until it has committed
+    for (let i = 0; i < 100 && Number((await queryAll(ws.warehouse, "select count(*) as n from cdp.sync_log where sync = 'people_to_hook'"))[0].n) < 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const log = await queryAll(ws.warehouse, "select status, succeeded, failed from cdp.sync_log where sync = 'people_to_hook' order by started_at");
     expect(log.map((r) => [r.status, Number(r.succeeded), Number(r.failed)])).toEqual([
       ['partial', 10, 2],
