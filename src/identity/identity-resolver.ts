@@ -26,7 +26,10 @@ import { buildProfileEvents, buildProfiles, touchedScope } from './profile-build
  * 4. Components: `componentsByKey` (hook-and-shortcut, O(log n) rounds) over the nodes and links.
  *    Incremental runs take only the links new since the last run, find the components they touch and
  *    recompute those alone; everything else keeps its profile untouched. One pass over the nodes
- *    names each component (its smallest node id) and flags those over a limit.
+ *    names each component (its smallest node id) and flags those over a limit. The graph keeps a
+ *    component's smallest key as its id (`component`); should two components ever share one (keys
+ *    are hashes, checked for collisions only among the nodes of a run), a later run that touches
+ *    either recomputes both, which gives the same result.
  * 5. Limits: components with more values of a type than its limit are split by replaying their links
  *    in time order (see limits.ts); refused links go to `identity_blocked_edges`.
  * 6. Stable ids: a profile keeps the id it had; when profiles merge, the one first seen earliest keeps
@@ -97,10 +100,10 @@ export const IDENTITY_TABLES = {
 } as const;
 
 const TABLE_COLUMNS: Record<Exclude<keyof typeof IDENTITY_TABLES, 'profiles' | 'events'>, ColumnSpec[]> = {
-  edges: cols('a:string b:string a_type:string b_type:string first_seen:timestamp last_seen:timestamp source:string'),
-  graph: cols('profile_id:string id_type:string id_value:string source:string first_seen:timestamp last_seen:timestamp component:string'),
+  edges: cols('a:string b:string first_seen:timestamp last_seen:timestamp source:string'),
+  graph: cols('profile_id:string id_type:string id_value:string source:string first_seen:timestamp last_seen:timestamp component:bigint'),
   merges: cols('run_id:string merged_at:timestamp profile_id:string merged_profile_id:string kind:string link_a_type:string link_a_value:string link_b_type:string link_b_value:string'),
-  blocked: cols('run_id:string component:string a_type:string a_value:string b_type:string b_value:string limit_type:string limit_value:integer first_seen:timestamp'),
+  blocked: cols('run_id:string component:bigint a_type:string a_value:string b_type:string b_value:string limit_type:string limit_value:integer first_seen:timestamp'),
   phones: cols('raw:string country:string value:string'),
   touched: cols('profile_id:string run_id:string'),
   runs: cols(
@@ -115,8 +118,12 @@ function cols(spec: string): ColumnSpec[] {
   });
 }
 
-/** The columns of a link, as `identity_edges` keeps them (staged links also carry their ends' keys, ka and kb). */
-const LINK_COLUMNS = ['a', 'b', 'a_type', 'b_type', 'first_seen', 'last_seen', 'source'];
+/**
+ * The columns of a link, as `identity_edges` keeps them: its ends (`type:value`, a <= b), when it was
+ * first and last seen, and the source that saw it first. Staged links also carry their ends' types
+ * (a_type, b_type: the prefixes of a and b) and keys (ka, kb).
+ */
+const LINK_COLUMNS = ['a', 'b', 'first_seen', 'last_seen', 'source'];
 
 /** Keys below this (2^63 - 1): the largest bigint. */
 const MAX_KEY = '9223372036854775807';
@@ -250,7 +257,7 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
         const cc = await componentsByKey(wh, { nodes, edges: subEdges, stage });
         rounds = cc.rounds;
         const root = cc.root('n');
-        const labels = stage('labels'); // (root, component, profile_id, over)
+        const labels = stage('labels'); // (root, name, profile_id, first_seen, last_seen, over)
         await this.create(labels, this.labelsSql(`select n.node, n.key, n.first_seen, n.last_seen, ${root.key} as root from ${this.qr(nodes)} n${root.joins}`));
         lap('components');
 
@@ -261,8 +268,8 @@ ${d.unionDistinct} select node from ${this.qr(touched)}`,
         lap('limits');
 
         // 6. stable ids and merges (the merge log is written here)
-        const resolved = `select n.node, ${this.typeOfKey('n.key')} as id_type, substr(n.node, ${d.strpos('n.node', "':'")} + 1) as id_value, n.source, n.first_seen, n.last_seen, l.component,
-  coalesce(s.cluster, l.component) as cluster, case when s.cluster is null then l.profile_id else ${newProfileId(d, 's.cluster')} end as new_profile_id
+        const resolved = `select n.node, ${this.typeOfKey('n.key')} as id_type, substr(n.node, ${d.strpos('n.node', "':'")} + 1) as id_value, n.source, n.first_seen, n.last_seen, l.root as component,
+  coalesce(s.cluster, l.name) as cluster, case when s.cluster is null then l.profile_id else ${newProfileId(d, 's.cluster')} end as new_profile_id
 from ${this.qr(nodes)} n${root.joins} join ${this.qr(labels)} l on l.root = ${root.key} left join ${this.qr(split)} s on s.key = n.key`;
         const ids = await this.assignIds(resolved, oldComponents, subEdges, runId, now, stage);
         merges = ids.merges;
@@ -292,9 +299,12 @@ select ${newProfileId(d, 's.cluster')}, min(n.first_seen), max(n.last_seen) from
             : '';
           await wh.replaceTable(this.rel('graph'), `${keep}select ${graphColumns} from ${ids.from}`, this.writeOptions('graph'));
         }
-        if (!oldComponents) await wh.execute(d.deleteAll(this.rel('blocked')));
-        else await wh.execute(`delete from ${this.q('blocked')} where component in (select component from ${this.qr(oldComponents)})`);
-        await wh.execute(`insert into ${this.q('blocked')} select * from ${this.qr(blockedRun)}`);
+        if (!oldComponents) {
+          await wh.replaceTable(this.rel('blocked'), `select * from ${this.qr(blockedRun)}`);
+        } else {
+          await wh.execute(`delete from ${this.q('blocked')} where component in (select component from ${this.qr(oldComponents)})`);
+          await wh.execute(`insert into ${this.q('blocked')} select * from ${this.qr(blockedRun)}`);
+        }
       }
       if (mode === 'incremental' && links > 0) {
         // identifiers seen again later than the graph knows: their last_seen moves on (a link seen
@@ -513,16 +523,19 @@ where v.raw is not null and not exists (select 1 from ${this.q('phones')} p wher
   /** One row per link: the earliest and latest time it was seen, and the source that saw it first. */
   private aggregateLinksSql(linksSql: string): string {
     // a node's type is part of its id (`type:value`), so grouping by the ids alone is enough
-    return `select a, b, min(a_type) as a_type, min(b_type) as b_type, min(first_seen) as first_seen, max(last_seen) as last_seen, ${this.firstSource('first_seen')} as source
+    return `select a, b, min(first_seen) as first_seen, max(last_seen) as last_seen, ${this.firstSource('first_seen')} as source
 from (
 ${linksSql}
 ) l
 group by a, b`;
   }
 
-  /** The links of `linksSql` with the keys of their ends (ka, kb). */
+  /** The links of `linksSql` (LINK_COLUMNS) with the types (a_type, b_type) and keys (ka, kb) of their ends. */
   private keyedLinksSql(linksSql: string): string {
-    return `select l.*, ${this.keySql('l.a_type', 'l.a')} as ka, ${this.keySql('l.b_type', 'l.b')} as kb from (\n${linksSql}\n) l`;
+    const { d } = this;
+    const typeOf = (node: string) => `substr(${node}, 1, ${d.strpos(node, "':'")} - 1)`;
+    return `select l.*, ${this.keySql('l.a_type', 'l.a')} as ka, ${this.keySql('l.b_type', 'l.b')} as kb
+from (select l.*, ${typeOf('l.a')} as a_type, ${typeOf('l.b')} as b_type from (\n${linksSql}\n) l) l`;
   }
 
   /** Aggregate: the source that saw a row first (by `time`, unknown times last; then by name). */
@@ -593,7 +606,7 @@ group by node`;
     const keyed = stage('denselinks');
     await this.create(
       keyed,
-      `select ${LINK_COLUMNS.map((c) => `e.${c}`).join(', ')}, x.key as ka, y.key as kb
+      `select ${[...LINK_COLUMNS, 'a_type', 'b_type'].map((c) => `e.${c}`).join(', ')}, x.key as ka, y.key as kb
 from ${this.qr(links)} e join ${this.qr(dense)} x on x.node = e.a join ${this.qr(dense)} y on y.node = e.b`,
     );
     const rekeyed = stage('densenodes');
@@ -602,16 +615,17 @@ from ${this.qr(links)} e join ${this.qr(dense)} x on x.node = e.a join ${this.qr
   }
 
   /**
-   * One row per component (`nodesSql` gives node, key, first_seen, last_seen, root): its name (the
-   * smallest node id), the id of a profile named so, its first and last seen, and `over` = 1 when it
-   * holds more values of a type than the type's limit.
+   * One row per component (`nodesSql` gives node, key, first_seen, last_seen, root): its root (the
+   * smallest key, which the graph keeps as the component's id: a few bytes where the name is a
+   * string), its name (the smallest node id), the id of a profile named so, its first and last seen,
+   * and `over` = 1 when it holds more values of a type than the type's limit.
    */
   private labelsSql(nodesSql: string): string {
     const { d } = this;
     const over = this.plan.types
       .filter((t) => t.limit !== undefined)
       .map((t) => `sum(case when key >= ${rankBase(t.rank)} and key < ${rankBase(t.rank + 1)} then 1 else 0 end) > ${t.limit}`);
-    return `select root, min(node) as component, ${newProfileId(d, 'min(node)')} as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
+    return `select root, min(node) as name, ${newProfileId(d, 'min(node)')} as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
   ${over.length ? `case when ${over.join(' or ')} then 1 else 0 end` : '0'} as over
 from (
 ${nodesSql}
@@ -658,7 +672,7 @@ group by root`;
       await this.create(
         violatingNodes,
         `select v.key, v.node, v.component, ${d.cast('row_number() over (order by v.node)', 'integer')} as i, ${d.cast('dense_rank() over (order by v.component)', 'integer')} as c, ${this.keyRange('v.key', (t) => String(t.rank))} as t
-from (select n.key, n.node, l.component from ${this.qr(nodes)} n${root.joins} join (select root, component from ${this.qr(labels)} where over = 1) l on l.root = ${root.key}) v`,
+from (select n.key, n.node, l.root as component from ${this.qr(nodes)} n${root.joins} join (select root from ${this.qr(labels)} where over = 1) l on l.root = ${root.key}) v`,
       );
       const v = this.qr(violatingNodes);
       // both ends of a link are in the same component; x.i, y.i order the links as their nodes (a, b) do
@@ -798,7 +812,7 @@ from (
   /** What decides the graph: a change re-resolves everything (ids stay stable). */
   private configHash(): string {
     const { identifiers, ignore, priority } = this.plan.config;
-    return createHash('sha256').update(JSON.stringify({ identifiers, ignore, priority, v: 1 })).digest('hex').slice(0, 16);
+    return createHash('sha256').update(JSON.stringify({ identifiers, ignore, priority, v: 2 })).digest('hex').slice(0, 16);
   }
 
   /**

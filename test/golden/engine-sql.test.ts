@@ -196,7 +196,7 @@ describe.each(DIALECT_NAMES)('engine SQL goldens: %s', (dialectName) => {
   }
 
   const identityTables = (rel: Relation): RelationInfo | null =>
-    rel.name.toLowerCase() === 'identity_edges' ? tableOf(['a', 'b', 'a_type', 'b_type', 'first_seen', 'last_seen', 'source']) : null;
+    rel.name.toLowerCase() === 'identity_edges' ? tableOf(['a', 'b', 'first_seen', 'last_seen', 'source']) : null;
 
   it.each([
     ['full', false],

@@ -1,12 +1,12 @@
 create schema if not exists `demo-project`.`cdp`;
 
-create table if not exists `demo-project`.`cdp`.`identity_edges` (`a` STRING, `b` STRING, `a_type` STRING, `b_type` STRING, `first_seen` TIMESTAMP, `last_seen` TIMESTAMP, `source` STRING);
+create table if not exists `demo-project`.`cdp`.`identity_edges` (`a` STRING, `b` STRING, `first_seen` TIMESTAMP, `last_seen` TIMESTAMP, `source` STRING);
 
-create table if not exists `demo-project`.`cdp`.`identity_graph` (`profile_id` STRING, `id_type` STRING, `id_value` STRING, `source` STRING, `first_seen` TIMESTAMP, `last_seen` TIMESTAMP, `component` STRING);
+create table if not exists `demo-project`.`cdp`.`identity_graph` (`profile_id` STRING, `id_type` STRING, `id_value` STRING, `source` STRING, `first_seen` TIMESTAMP, `last_seen` TIMESTAMP, `component` INT64);
 
 create table if not exists `demo-project`.`cdp`.`profile_merges` (`run_id` STRING, `merged_at` TIMESTAMP, `profile_id` STRING, `merged_profile_id` STRING, `kind` STRING, `link_a_type` STRING, `link_a_value` STRING, `link_b_type` STRING, `link_b_value` STRING);
 
-create table if not exists `demo-project`.`cdp`.`identity_blocked_edges` (`run_id` STRING, `component` STRING, `a_type` STRING, `a_value` STRING, `b_type` STRING, `b_value` STRING, `limit_type` STRING, `limit_value` INT64, `first_seen` TIMESTAMP);
+create table if not exists `demo-project`.`cdp`.`identity_blocked_edges` (`run_id` STRING, `component` INT64, `a_type` STRING, `a_value` STRING, `b_type` STRING, `b_value` STRING, `limit_type` STRING, `limit_value` INT64, `first_seen` TIMESTAMP);
 
 create table if not exists `demo-project`.`cdp`.`identity_phone_numbers` (`raw` STRING, `country` STRING, `value` STRING);
 
@@ -150,7 +150,7 @@ from `demo-project`.`cdp`.`_identity_<token>_records3` x where x.`n0` is not nul
 select count(*) from `demo-project`.`cdp`.`_identity_<token>_links`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_delta` as
-select n.a, n.b, n.a_type, n.b_type, n.first_seen, n.last_seen, n.source from `demo-project`.`cdp`.`_identity_<token>_links` n left join `demo-project`.`cdp`.`identity_edges` o on o.`a` = n.`a` and o.`b` = n.`b`
+select n.a, n.b, n.first_seen, n.last_seen, n.source from `demo-project`.`cdp`.`_identity_<token>_links` n left join `demo-project`.`cdp`.`identity_edges` o on o.`a` = n.`a` and o.`b` = n.`b`
 where o.`a` is null or n.`first_seen` < o.`first_seen` or (o.`first_seen` is null and n.`first_seen` is not null);
 
 select count(*) from `demo-project`.`cdp`.`_identity_<token>_delta`;
@@ -168,15 +168,16 @@ select concat(g.id_type, ':', g.id_value) as node from `demo-project`.`cdp`.`ide
 union distinct select node from `demo-project`.`cdp`.`_identity_<token>_touched`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_subedges` as
-select l.*, (case l.a_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + (farm_fingerprint(l.a) & 72057594037927935)) as ka, (case l.b_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + (farm_fingerprint(l.b) & 72057594037927935)) as kb from (
-select a, b, min(a_type) as a_type, min(b_type) as b_type, min(first_seen) as first_seen, max(last_seen) as last_seen, array_agg(source ignore nulls order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as TIMESTAMP)), source limit 1)[safe_offset(0)] as source
+select l.*, (case l.a_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + (farm_fingerprint(l.a) & 72057594037927935)) as ka, (case l.b_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + (farm_fingerprint(l.b) & 72057594037927935)) as kb
+from (select l.*, substr(l.a, 1, strpos(l.a, ':') - 1) as a_type, substr(l.b, 1, strpos(l.b, ':') - 1) as b_type from (
+select a, b, min(first_seen) as first_seen, max(last_seen) as last_seen, array_agg(source ignore nulls order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as TIMESTAMP)), source limit 1)[safe_offset(0)] as source
 from (
-select e.a, e.b, e.a_type, e.b_type, e.first_seen, e.last_seen, e.source from `demo-project`.`cdp`.`identity_edges` e join `demo-project`.`cdp`.`_identity_<token>_affected` n on n.node = e.a
+select e.a, e.b, e.first_seen, e.last_seen, e.source from `demo-project`.`cdp`.`identity_edges` e join `demo-project`.`cdp`.`_identity_<token>_affected` n on n.node = e.a
 union all
-select a, b, a_type, b_type, first_seen, last_seen, source from `demo-project`.`cdp`.`_identity_<token>_delta`
+select a, b, first_seen, last_seen, source from `demo-project`.`cdp`.`_identity_<token>_delta`
 ) l
 group by a, b
-) l;
+) l) l;
 
 create table `demo-project`.`cdp`.`_identity_<token>_nodes` as
 select node, min(key) as key, min(first_seen) as first_seen, max(last_seen) as last_seen, array_agg(source ignore nulls order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as TIMESTAMP)), source limit 1)[safe_offset(0)] as source, min(rec_min) as hook, max(rec_min) as hook_max
@@ -267,18 +268,18 @@ select count(*) from `demo-project`.`cdp`.`_identity_<token>_j0` where moved = 1
 drop table if exists `demo-project`.`cdp`.`_identity_<token>_history`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_labels` as
-select root, min(node) as component, to_hex(md5(concat('profile:', min(node)))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
+select root, min(node) as name, to_hex(md5(concat('profile:', min(node)))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
   case when sum(case when key >= 0 and key < 72057594037927936 then 1 else 0 end) > 1 or sum(case when key >= 72057594037927936 and key < 144115188075855872 then 1 else 0 end) > 5 or sum(case when key >= 144115188075855872 and key < 216172782113783808 then 1 else 0 end) > 3 or sum(case when key >= 216172782113783808 and key < 288230376151711744 then 1 else 0 end) > 100 then 1 else 0 end as over
 from (
 select n.node, n.key, n.first_seen, n.last_seen, coalesce(n_l.p, coalesce(n_f.p, n.hook)) as root from `demo-project`.`cdp`.`_identity_<token>_nodes` n left join `demo-project`.`cdp`.`_identity_<token>_f0` n_f on n_f.v = n.key left join `demo-project`.`cdp`.`_identity_<token>_j0` n_l on n_l.v = coalesce(n_f.p, n.hook)
 ) n
 group by root;
 
-create table `demo-project`.`cdp`.`_identity_<token>_blocked` (`run_id` STRING, `component` STRING, `a_type` STRING, `a_value` STRING, `b_type` STRING, `b_value` STRING, `limit_type` STRING, `limit_value` INT64, `first_seen` TIMESTAMP);
+create table `demo-project`.`cdp`.`_identity_<token>_blocked` (`run_id` STRING, `component` INT64, `a_type` STRING, `a_value` STRING, `b_type` STRING, `b_value` STRING, `limit_type` STRING, `limit_value` INT64, `first_seen` TIMESTAMP);
 
 create table `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` as
 select v.key, v.node, v.component, cast(row_number() over (order by v.node) as INT64) as i, cast(dense_rank() over (order by v.component) as INT64) as c, case when v.key < 72057594037927936 then 0 when v.key < 144115188075855872 then 1 when v.key < 216172782113783808 then 2 else 3 end as t
-from (select n.key, n.node, l.component from `demo-project`.`cdp`.`_identity_<token>_nodes` n left join `demo-project`.`cdp`.`_identity_<token>_f0` n_f on n_f.v = n.key left join `demo-project`.`cdp`.`_identity_<token>_j0` n_l on n_l.v = coalesce(n_f.p, n.hook) join (select root, component from `demo-project`.`cdp`.`_identity_<token>_labels` where over = 1) l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook))) v;
+from (select n.key, n.node, l.root as component from `demo-project`.`cdp`.`_identity_<token>_nodes` n left join `demo-project`.`cdp`.`_identity_<token>_f0` n_f on n_f.v = n.key left join `demo-project`.`cdp`.`_identity_<token>_j0` n_l on n_l.v = coalesce(n_f.p, n.hook) join (select root from `demo-project`.`cdp`.`_identity_<token>_labels` where over = 1) l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook))) v;
 
 select x.c, x.i as ia, y.i as ib, x.t as ta, y.t as tb
 from `demo-project`.`cdp`.`_identity_<token>_subedges` e join `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` x on x.key = e.ka join `demo-project`.`cdp`.`_identity_<token>_split_over_nodes` y on y.key = e.kb
@@ -316,8 +317,8 @@ from `demo-project`.`cdp`.`identity_graph` g join `demo-project`.`cdp`.`_identit
 select count(*) from `demo-project`.`cdp`.`_identity_<token>_old`;
 
 create table `demo-project`.`cdp`.`_identity_<token>_clusters` as
-select n.node, case when n.key < 72057594037927936 then 'user_id' when n.key < 144115188075855872 then 'email' when n.key < 216172782113783808 then 'phone' else 'anonymous_id' end as id_type, substr(n.node, strpos(n.node, ':') + 1) as id_value, n.source, n.first_seen, n.last_seen, l.component,
-  coalesce(s.cluster, l.component) as cluster, case when s.cluster is null then l.profile_id else to_hex(md5(concat('profile:', s.cluster))) end as new_profile_id
+select n.node, case when n.key < 72057594037927936 then 'user_id' when n.key < 144115188075855872 then 'email' when n.key < 216172782113783808 then 'phone' else 'anonymous_id' end as id_type, substr(n.node, strpos(n.node, ':') + 1) as id_value, n.source, n.first_seen, n.last_seen, l.root as component,
+  coalesce(s.cluster, l.name) as cluster, case when s.cluster is null then l.profile_id else to_hex(md5(concat('profile:', s.cluster))) end as new_profile_id
 from `demo-project`.`cdp`.`_identity_<token>_nodes` n left join `demo-project`.`cdp`.`_identity_<token>_f0` n_f on n_f.v = n.key left join `demo-project`.`cdp`.`_identity_<token>_j0` n_l on n_l.v = coalesce(n_f.p, n.hook) join `demo-project`.`cdp`.`_identity_<token>_labels` l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook)) left join `demo-project`.`cdp`.`_identity_<token>_split` s on s.key = n.key;
 
 create table `demo-project`.`cdp`.`_identity_<token>_cand` as
@@ -392,17 +393,17 @@ select count(*) from `demo-project`.`cdp`.`identity_edges`;
 
 merge into `demo-project`.`cdp`.`identity_edges` t
 using (
-select a, b, min(a_type) as a_type, min(b_type) as b_type, min(first_seen) as first_seen, max(last_seen) as last_seen, array_agg(source ignore nulls order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as TIMESTAMP)), source limit 1)[safe_offset(0)] as source
+select a, b, min(first_seen) as first_seen, max(last_seen) as last_seen, array_agg(source ignore nulls order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as TIMESTAMP)), source limit 1)[safe_offset(0)] as source
 from (
 select o.* from `demo-project`.`cdp`.`identity_edges` o join `demo-project`.`cdp`.`_identity_<token>_links` n on n.`a` = o.`a` and n.`b` = o.`b`
 union all
-select a, b, a_type, b_type, first_seen, last_seen, source from `demo-project`.`cdp`.`_identity_<token>_links`
+select a, b, first_seen, last_seen, source from `demo-project`.`cdp`.`_identity_<token>_links`
 ) l
 group by a, b
 ) s
 on t.`a` = s.`a` and t.`b` = s.`b`
-when matched then update set `a_type` = s.`a_type`, `b_type` = s.`b_type`, `first_seen` = s.`first_seen`, `last_seen` = s.`last_seen`, `source` = s.`source`
-when not matched then insert (`a`, `b`, `a_type`, `b_type`, `first_seen`, `last_seen`, `source`) values (s.`a`, s.`b`, s.`a_type`, s.`b_type`, s.`first_seen`, s.`last_seen`, s.`source`);
+when matched then update set `first_seen` = s.`first_seen`, `last_seen` = s.`last_seen`, `source` = s.`source`
+when not matched then insert (`a`, `b`, `first_seen`, `last_seen`, `source`) values (s.`a`, s.`b`, s.`first_seen`, s.`last_seen`, s.`source`);
 
 -- commit;
 
@@ -594,7 +595,7 @@ select count(*) from `demo-project`.`cdp`.`identity_graph`;
 
 select count(*) from `demo-project`.`cdp`.`identity_blocked_edges`;
 
-insert into `demo-project`.`cdp`.`identity_runs` values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as TIMESTAMP), cast('2010-12-24 00:00:00.000' as TIMESTAMP), 'incremental', '856dbbccf53006ae', cast('2010-12-09 12:30:00.000' as TIMESTAMP), 5, 5, 5, 100, 5, 1, 5, 2);
+insert into `demo-project`.`cdp`.`identity_runs` values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as TIMESTAMP), cast('2010-12-24 00:00:00.000' as TIMESTAMP), 'incremental', 'd2ca709d1a5a9fdc', cast('2010-12-09 12:30:00.000' as TIMESTAMP), 5, 5, 5, 100, 5, 1, 5, 2);
 
 -- begin transaction;
 

@@ -1,12 +1,12 @@
 create schema if not exists "cdp";
 
-create table if not exists "cdp"."identity_edges" ("a" varchar, "b" varchar, "a_type" varchar, "b_type" varchar, "first_seen" timestamp, "last_seen" timestamp, "source" varchar);
+create table if not exists "cdp"."identity_edges" ("a" varchar, "b" varchar, "first_seen" timestamp, "last_seen" timestamp, "source" varchar);
 
-create table if not exists "cdp"."identity_graph" ("profile_id" varchar, "id_type" varchar, "id_value" varchar, "source" varchar, "first_seen" timestamp, "last_seen" timestamp, "component" varchar);
+create table if not exists "cdp"."identity_graph" ("profile_id" varchar, "id_type" varchar, "id_value" varchar, "source" varchar, "first_seen" timestamp, "last_seen" timestamp, "component" bigint);
 
 create table if not exists "cdp"."profile_merges" ("run_id" varchar, "merged_at" timestamp, "profile_id" varchar, "merged_profile_id" varchar, "kind" varchar, "link_a_type" varchar, "link_a_value" varchar, "link_b_type" varchar, "link_b_value" varchar);
 
-create table if not exists "cdp"."identity_blocked_edges" ("run_id" varchar, "component" varchar, "a_type" varchar, "a_value" varchar, "b_type" varchar, "b_value" varchar, "limit_type" varchar, "limit_value" integer, "first_seen" timestamp);
+create table if not exists "cdp"."identity_blocked_edges" ("run_id" varchar, "component" bigint, "a_type" varchar, "a_value" varchar, "b_type" varchar, "b_value" varchar, "limit_type" varchar, "limit_value" integer, "first_seen" timestamp);
 
 create table if not exists "cdp"."identity_phone_numbers" ("raw" varchar, "country" varchar, "value" varchar);
 
@@ -150,7 +150,7 @@ from "cdp_scratch"."main"."_identity_<token>_records3" x where x."n0" is not nul
 select count(*) from "cdp_scratch"."main"."_identity_<token>_links";
 
 create table "cdp_scratch"."main"."_identity_<token>_delta" as
-select n.a, n.b, n.a_type, n.b_type, n.first_seen, n.last_seen, n.source from "cdp_scratch"."main"."_identity_<token>_links" n left join "cdp"."identity_edges" o on o."a" = n."a" and o."b" = n."b"
+select n.a, n.b, n.first_seen, n.last_seen, n.source from "cdp_scratch"."main"."_identity_<token>_links" n left join "cdp"."identity_edges" o on o."a" = n."a" and o."b" = n."b"
 where o."a" is null or n."first_seen" < o."first_seen" or (o."first_seen" is null and n."first_seen" is not null);
 
 select count(*) from "cdp_scratch"."main"."_identity_<token>_delta";
@@ -168,15 +168,16 @@ select concat(g.id_type, ':', g.id_value) as node from "cdp"."identity_graph" g 
 union select node from "cdp_scratch"."main"."_identity_<token>_touched";
 
 create table "cdp_scratch"."main"."_identity_<token>_subedges" as
-select l.*, (case l.a_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + cast(hash(l.a) >> 8 as bigint)) as ka, (case l.b_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + cast(hash(l.b) >> 8 as bigint)) as kb from (
-select a, b, min(a_type) as a_type, min(b_type) as b_type, min(first_seen) as first_seen, max(last_seen) as last_seen, arg_min(source, row(coalesce(first_seen, cast('9999-12-31 00:00:00.000' as timestamp)), source)) as source
+select l.*, (case l.a_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + cast(hash(l.a) >> 8 as bigint)) as ka, (case l.b_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + cast(hash(l.b) >> 8 as bigint)) as kb
+from (select l.*, substr(l.a, 1, strpos(l.a, ':') - 1) as a_type, substr(l.b, 1, strpos(l.b, ':') - 1) as b_type from (
+select a, b, min(first_seen) as first_seen, max(last_seen) as last_seen, arg_min(source, row(coalesce(first_seen, cast('9999-12-31 00:00:00.000' as timestamp)), source)) as source
 from (
-select e.a, e.b, e.a_type, e.b_type, e.first_seen, e.last_seen, e.source from "cdp"."identity_edges" e join "cdp_scratch"."main"."_identity_<token>_affected" n on n.node = e.a
+select e.a, e.b, e.first_seen, e.last_seen, e.source from "cdp"."identity_edges" e join "cdp_scratch"."main"."_identity_<token>_affected" n on n.node = e.a
 union all
-select a, b, a_type, b_type, first_seen, last_seen, source from "cdp_scratch"."main"."_identity_<token>_delta"
+select a, b, first_seen, last_seen, source from "cdp_scratch"."main"."_identity_<token>_delta"
 ) l
 group by a, b
-) l;
+) l) l;
 
 create table "cdp_scratch"."main"."_identity_<token>_nodes" as
 select node, min(key) as key, min(first_seen) as first_seen, max(last_seen) as last_seen, arg_min(source, row(coalesce(first_seen, cast('9999-12-31 00:00:00.000' as timestamp)), source)) as source, min(rec_min) as hook, max(rec_min) as hook_max
@@ -267,18 +268,18 @@ select count(*) from "cdp_scratch"."main"."_identity_<token>_j0" where moved = 1
 drop table if exists "cdp_scratch"."main"."_identity_<token>_history";
 
 create table "cdp_scratch"."main"."_identity_<token>_labels" as
-select root, min(node) as component, md5(concat('profile:', min(node))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
+select root, min(node) as name, md5(concat('profile:', min(node))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
   case when sum(case when key >= 0 and key < 72057594037927936 then 1 else 0 end) > 1 or sum(case when key >= 72057594037927936 and key < 144115188075855872 then 1 else 0 end) > 5 or sum(case when key >= 144115188075855872 and key < 216172782113783808 then 1 else 0 end) > 3 or sum(case when key >= 216172782113783808 and key < 288230376151711744 then 1 else 0 end) > 100 then 1 else 0 end as over
 from (
 select n.node, n.key, n.first_seen, n.last_seen, coalesce(n_l.p, coalesce(n_f.p, n.hook)) as root from "cdp_scratch"."main"."_identity_<token>_nodes" n left join "cdp_scratch"."main"."_identity_<token>_f0" n_f on n_f.v = n.key left join "cdp_scratch"."main"."_identity_<token>_j0" n_l on n_l.v = coalesce(n_f.p, n.hook)
 ) n
 group by root;
 
-create table "cdp_scratch"."main"."_identity_<token>_blocked" ("run_id" varchar, "component" varchar, "a_type" varchar, "a_value" varchar, "b_type" varchar, "b_value" varchar, "limit_type" varchar, "limit_value" integer, "first_seen" timestamp);
+create table "cdp_scratch"."main"."_identity_<token>_blocked" ("run_id" varchar, "component" bigint, "a_type" varchar, "a_value" varchar, "b_type" varchar, "b_value" varchar, "limit_type" varchar, "limit_value" integer, "first_seen" timestamp);
 
 create table "cdp_scratch"."main"."_identity_<token>_split_over_nodes" as
 select v.key, v.node, v.component, cast(row_number() over (order by v.node) as integer) as i, cast(dense_rank() over (order by v.component) as integer) as c, case when v.key < 72057594037927936 then 0 when v.key < 144115188075855872 then 1 when v.key < 216172782113783808 then 2 else 3 end as t
-from (select n.key, n.node, l.component from "cdp_scratch"."main"."_identity_<token>_nodes" n left join "cdp_scratch"."main"."_identity_<token>_f0" n_f on n_f.v = n.key left join "cdp_scratch"."main"."_identity_<token>_j0" n_l on n_l.v = coalesce(n_f.p, n.hook) join (select root, component from "cdp_scratch"."main"."_identity_<token>_labels" where over = 1) l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook))) v;
+from (select n.key, n.node, l.root as component from "cdp_scratch"."main"."_identity_<token>_nodes" n left join "cdp_scratch"."main"."_identity_<token>_f0" n_f on n_f.v = n.key left join "cdp_scratch"."main"."_identity_<token>_j0" n_l on n_l.v = coalesce(n_f.p, n.hook) join (select root from "cdp_scratch"."main"."_identity_<token>_labels" where over = 1) l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook))) v;
 
 select x.c, x.i as ia, y.i as ib, x.t as ta, y.t as tb
 from "cdp_scratch"."main"."_identity_<token>_subedges" e join "cdp_scratch"."main"."_identity_<token>_split_over_nodes" x on x.key = e.ka join "cdp_scratch"."main"."_identity_<token>_split_over_nodes" y on y.key = e.kb
@@ -316,8 +317,8 @@ from "cdp"."identity_graph" g join "cdp_scratch"."main"."_identity_<token>_oldco
 select count(*) from "cdp_scratch"."main"."_identity_<token>_old";
 
 create table "cdp_scratch"."main"."_identity_<token>_clusters" as
-select n.node, case when n.key < 72057594037927936 then 'user_id' when n.key < 144115188075855872 then 'email' when n.key < 216172782113783808 then 'phone' else 'anonymous_id' end as id_type, substr(n.node, strpos(n.node, ':') + 1) as id_value, n.source, n.first_seen, n.last_seen, l.component,
-  coalesce(s.cluster, l.component) as cluster, case when s.cluster is null then l.profile_id else md5(concat('profile:', s.cluster)) end as new_profile_id
+select n.node, case when n.key < 72057594037927936 then 'user_id' when n.key < 144115188075855872 then 'email' when n.key < 216172782113783808 then 'phone' else 'anonymous_id' end as id_type, substr(n.node, strpos(n.node, ':') + 1) as id_value, n.source, n.first_seen, n.last_seen, l.root as component,
+  coalesce(s.cluster, l.name) as cluster, case when s.cluster is null then l.profile_id else md5(concat('profile:', s.cluster)) end as new_profile_id
 from "cdp_scratch"."main"."_identity_<token>_nodes" n left join "cdp_scratch"."main"."_identity_<token>_f0" n_f on n_f.v = n.key left join "cdp_scratch"."main"."_identity_<token>_j0" n_l on n_l.v = coalesce(n_f.p, n.hook) join "cdp_scratch"."main"."_identity_<token>_labels" l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook)) left join "cdp_scratch"."main"."_identity_<token>_split" s on s.key = n.key;
 
 create table "cdp_scratch"."main"."_identity_<token>_cand" as
@@ -393,18 +394,18 @@ select count(*) from "cdp"."identity_edges";
 drop table if exists "cdp"."identity_edges__merge";
 
 create table "cdp"."identity_edges__merge" as
-select a, b, min(a_type) as a_type, min(b_type) as b_type, min(first_seen) as first_seen, max(last_seen) as last_seen, arg_min(source, row(coalesce(first_seen, cast('9999-12-31 00:00:00.000' as timestamp)), source)) as source
+select a, b, min(first_seen) as first_seen, max(last_seen) as last_seen, arg_min(source, row(coalesce(first_seen, cast('9999-12-31 00:00:00.000' as timestamp)), source)) as source
 from (
 select o.* from "cdp"."identity_edges" o join "cdp_scratch"."main"."_identity_<token>_links" n on n."a" = o."a" and n."b" = o."b"
 union all
-select a, b, a_type, b_type, first_seen, last_seen, source from "cdp_scratch"."main"."_identity_<token>_links"
+select a, b, first_seen, last_seen, source from "cdp_scratch"."main"."_identity_<token>_links"
 ) l
 group by a, b;
 
 delete from "cdp"."identity_edges" using "cdp"."identity_edges__merge" where "cdp"."identity_edges"."a" = "cdp"."identity_edges__merge"."a" and "cdp"."identity_edges"."b" = "cdp"."identity_edges__merge"."b";
 
-insert into "cdp"."identity_edges" ("a", "b", "a_type", "b_type", "first_seen", "last_seen", "source")
-select "a", "b", "a_type", "b_type", "first_seen", "last_seen", "source" from "cdp"."identity_edges__merge";
+insert into "cdp"."identity_edges" ("a", "b", "first_seen", "last_seen", "source")
+select "a", "b", "first_seen", "last_seen", "source" from "cdp"."identity_edges__merge";
 
 drop table if exists "cdp"."identity_edges__merge";
 
@@ -598,7 +599,7 @@ select count(*) from "cdp"."identity_graph";
 
 select count(*) from "cdp"."identity_blocked_edges";
 
-insert into "cdp"."identity_runs" values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as timestamp), cast('2010-12-24 00:00:00.000' as timestamp), 'incremental', '856dbbccf53006ae', cast('2010-12-09 12:30:00.000' as timestamp), 5, 5, 5, 100, 5, 1, 5, 2);
+insert into "cdp"."identity_runs" values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as timestamp), cast('2010-12-24 00:00:00.000' as timestamp), 'incremental', 'd2ca709d1a5a9fdc', cast('2010-12-09 12:30:00.000' as timestamp), 5, 5, 5, 100, 5, 1, 5, 2);
 
 -- begin transaction;
 

@@ -1,12 +1,12 @@
 create schema if not exists "cdp";
 
-create table if not exists "cdp"."identity_edges" ("a" text, "b" text, "a_type" text, "b_type" text, "first_seen" timestamp, "last_seen" timestamp, "source" text);
+create table if not exists "cdp"."identity_edges" ("a" text, "b" text, "first_seen" timestamp, "last_seen" timestamp, "source" text);
 
-create table if not exists "cdp"."identity_graph" ("profile_id" text, "id_type" text, "id_value" text, "source" text, "first_seen" timestamp, "last_seen" timestamp, "component" text);
+create table if not exists "cdp"."identity_graph" ("profile_id" text, "id_type" text, "id_value" text, "source" text, "first_seen" timestamp, "last_seen" timestamp, "component" bigint);
 
 create table if not exists "cdp"."profile_merges" ("run_id" text, "merged_at" timestamp, "profile_id" text, "merged_profile_id" text, "kind" text, "link_a_type" text, "link_a_value" text, "link_b_type" text, "link_b_value" text);
 
-create table if not exists "cdp"."identity_blocked_edges" ("run_id" text, "component" text, "a_type" text, "a_value" text, "b_type" text, "b_value" text, "limit_type" text, "limit_value" integer, "first_seen" timestamp);
+create table if not exists "cdp"."identity_blocked_edges" ("run_id" text, "component" bigint, "a_type" text, "a_value" text, "b_type" text, "b_value" text, "limit_type" text, "limit_value" integer, "first_seen" timestamp);
 
 create table if not exists "cdp"."identity_phone_numbers" ("raw" text, "country" text, "value" text);
 
@@ -268,18 +268,18 @@ select count(*) from "cdp"."_identity_<token>_j0" where moved = 1;
 drop table if exists "cdp"."_identity_<token>_history" cascade;
 
 create table "cdp"."_identity_<token>_labels" as
-select root, min(node) as component, md5(concat('profile:', min(node))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
+select root, min(node) as name, md5(concat('profile:', min(node))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
   case when sum(case when key >= 0 and key < 72057594037927936 then 1 else 0 end) > 1 or sum(case when key >= 72057594037927936 and key < 144115188075855872 then 1 else 0 end) > 5 or sum(case when key >= 144115188075855872 and key < 216172782113783808 then 1 else 0 end) > 3 or sum(case when key >= 216172782113783808 and key < 288230376151711744 then 1 else 0 end) > 100 then 1 else 0 end as over
 from (
 select n.node, n.key, n.first_seen, n.last_seen, coalesce(n_l.p, coalesce(n_f.p, n.hook)) as root from "cdp"."_identity_<token>_nodes" n left join "cdp"."_identity_<token>_f0" n_f on n_f.v = n.key left join "cdp"."_identity_<token>_j0" n_l on n_l.v = coalesce(n_f.p, n.hook)
 ) n
 group by root;
 
-create table "cdp"."_identity_<token>_blocked" ("run_id" text, "component" text, "a_type" text, "a_value" text, "b_type" text, "b_value" text, "limit_type" text, "limit_value" integer, "first_seen" timestamp);
+create table "cdp"."_identity_<token>_blocked" ("run_id" text, "component" bigint, "a_type" text, "a_value" text, "b_type" text, "b_value" text, "limit_type" text, "limit_value" integer, "first_seen" timestamp);
 
 create table "cdp"."_identity_<token>_split_over_nodes" as
 select v.key, v.node, v.component, cast(row_number() over (order by v.node) as integer) as i, cast(dense_rank() over (order by v.component) as integer) as c, case when v.key < 72057594037927936 then 0 when v.key < 144115188075855872 then 1 when v.key < 216172782113783808 then 2 else 3 end as t
-from (select n.key, n.node, l.component from "cdp"."_identity_<token>_nodes" n left join "cdp"."_identity_<token>_f0" n_f on n_f.v = n.key left join "cdp"."_identity_<token>_j0" n_l on n_l.v = coalesce(n_f.p, n.hook) join (select root, component from "cdp"."_identity_<token>_labels" where over = 1) l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook))) v;
+from (select n.key, n.node, l.root as component from "cdp"."_identity_<token>_nodes" n left join "cdp"."_identity_<token>_f0" n_f on n_f.v = n.key left join "cdp"."_identity_<token>_j0" n_l on n_l.v = coalesce(n_f.p, n.hook) join (select root from "cdp"."_identity_<token>_labels" where over = 1) l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook))) v;
 
 select x.c, x.i as ia, y.i as ib, x.t as ta, y.t as tb
 from "cdp"."_identity_<token>_links" e join "cdp"."_identity_<token>_split_over_nodes" x on x.key = e.ka join "cdp"."_identity_<token>_split_over_nodes" y on y.key = e.kb
@@ -322,8 +322,8 @@ drop table if exists "cdp"."identity_graph__tmp";
 
 create table "cdp"."identity_graph__tmp" as
 select profile_id, id_type, id_value, source, first_seen, last_seen, component from (select new_profile_id as profile_id, id_type, id_value, source, first_seen, last_seen, component from (
-select n.node, case when n.key < 72057594037927936 then 'user_id' when n.key < 144115188075855872 then 'email' when n.key < 216172782113783808 then 'phone' else 'anonymous_id' end as id_type, substr(n.node, strpos(n.node, ':') + 1) as id_value, n.source, n.first_seen, n.last_seen, l.component,
-  coalesce(s.cluster, l.component) as cluster, case when s.cluster is null then l.profile_id else md5(concat('profile:', s.cluster)) end as new_profile_id
+select n.node, case when n.key < 72057594037927936 then 'user_id' when n.key < 144115188075855872 then 'email' when n.key < 216172782113783808 then 'phone' else 'anonymous_id' end as id_type, substr(n.node, strpos(n.node, ':') + 1) as id_value, n.source, n.first_seen, n.last_seen, l.root as component,
+  coalesce(s.cluster, l.name) as cluster, case when s.cluster is null then l.profile_id else md5(concat('profile:', s.cluster)) end as new_profile_id
 from "cdp"."_identity_<token>_nodes" n left join "cdp"."_identity_<token>_f0" n_f on n_f.v = n.key left join "cdp"."_identity_<token>_j0" n_l on n_l.v = coalesce(n_f.p, n.hook) join "cdp"."_identity_<token>_labels" l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook)) left join "cdp"."_identity_<token>_split" s on s.key = n.key
 ) r) assigned;
 
@@ -333,16 +333,25 @@ alter table "cdp"."identity_graph__tmp" rename to "identity_graph";
 
 -- commit;
 
-delete from "cdp"."identity_blocked_edges";
+-- begin transaction;
 
-insert into "cdp"."identity_blocked_edges" select * from "cdp"."_identity_<token>_blocked";
+drop table if exists "cdp"."identity_blocked_edges__tmp";
+
+create table "cdp"."identity_blocked_edges__tmp" as
+select * from "cdp"."_identity_<token>_blocked";
+
+drop table if exists "cdp"."identity_blocked_edges" cascade;
+
+alter table "cdp"."identity_blocked_edges__tmp" rename to "identity_blocked_edges";
+
+-- commit;
 
 -- begin transaction;
 
 drop table if exists "cdp"."identity_edges__tmp";
 
 create table "cdp"."identity_edges__tmp" as
-select a, b, a_type, b_type, first_seen, last_seen, source from "cdp"."_identity_<token>_links";
+select a, b, first_seen, last_seen, source from "cdp"."_identity_<token>_links";
 
 drop table if exists "cdp"."identity_edges" cascade;
 
@@ -552,7 +561,7 @@ select count(*) from "cdp"."identity_graph";
 
 select count(*) from "cdp"."identity_blocked_edges";
 
-insert into "cdp"."identity_runs" values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as timestamp), cast('2010-12-24 00:00:00.000' as timestamp), 'full', '856dbbccf53006ae', cast('2010-12-09 12:30:00.000' as timestamp), 5, 5, 5, 100, 5, 0, 5, 2);
+insert into "cdp"."identity_runs" values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as timestamp), cast('2010-12-24 00:00:00.000' as timestamp), 'full', 'd2ca709d1a5a9fdc', cast('2010-12-09 12:30:00.000' as timestamp), 5, 5, 5, 100, 5, 0, 5, 2);
 
 -- begin transaction;
 

@@ -1,12 +1,12 @@
 create schema if not exists "DEMO"."CDP";
 
-create table if not exists "DEMO"."CDP"."IDENTITY_EDGES" ("A" varchar, "B" varchar, "A_TYPE" varchar, "B_TYPE" varchar, "FIRST_SEEN" timestamp_ntz, "LAST_SEEN" timestamp_ntz, "SOURCE" varchar);
+create table if not exists "DEMO"."CDP"."IDENTITY_EDGES" ("A" varchar, "B" varchar, "FIRST_SEEN" timestamp_ntz, "LAST_SEEN" timestamp_ntz, "SOURCE" varchar);
 
-create table if not exists "DEMO"."CDP"."IDENTITY_GRAPH" ("PROFILE_ID" varchar, "ID_TYPE" varchar, "ID_VALUE" varchar, "SOURCE" varchar, "FIRST_SEEN" timestamp_ntz, "LAST_SEEN" timestamp_ntz, "COMPONENT" varchar);
+create table if not exists "DEMO"."CDP"."IDENTITY_GRAPH" ("PROFILE_ID" varchar, "ID_TYPE" varchar, "ID_VALUE" varchar, "SOURCE" varchar, "FIRST_SEEN" timestamp_ntz, "LAST_SEEN" timestamp_ntz, "COMPONENT" bigint);
 
 create table if not exists "DEMO"."CDP"."PROFILE_MERGES" ("RUN_ID" varchar, "MERGED_AT" timestamp_ntz, "PROFILE_ID" varchar, "MERGED_PROFILE_ID" varchar, "KIND" varchar, "LINK_A_TYPE" varchar, "LINK_A_VALUE" varchar, "LINK_B_TYPE" varchar, "LINK_B_VALUE" varchar);
 
-create table if not exists "DEMO"."CDP"."IDENTITY_BLOCKED_EDGES" ("RUN_ID" varchar, "COMPONENT" varchar, "A_TYPE" varchar, "A_VALUE" varchar, "B_TYPE" varchar, "B_VALUE" varchar, "LIMIT_TYPE" varchar, "LIMIT_VALUE" integer, "FIRST_SEEN" timestamp_ntz);
+create table if not exists "DEMO"."CDP"."IDENTITY_BLOCKED_EDGES" ("RUN_ID" varchar, "COMPONENT" bigint, "A_TYPE" varchar, "A_VALUE" varchar, "B_TYPE" varchar, "B_VALUE" varchar, "LIMIT_TYPE" varchar, "LIMIT_VALUE" integer, "FIRST_SEEN" timestamp_ntz);
 
 create table if not exists "DEMO"."CDP"."IDENTITY_PHONE_NUMBERS" ("RAW" varchar, "COUNTRY" varchar, "VALUE" varchar);
 
@@ -150,7 +150,7 @@ from "DEMO"."CDP"."_IDENTITY_<token>_RECORDS3" x where x."N0" is not null
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_LINKS";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_DELTA" as
-select n.a, n.b, n.a_type, n.b_type, n.first_seen, n.last_seen, n.source from "DEMO"."CDP"."_IDENTITY_<token>_LINKS" n left join "DEMO"."CDP"."IDENTITY_EDGES" o on o."A" = n."A" and o."B" = n."B"
+select n.a, n.b, n.first_seen, n.last_seen, n.source from "DEMO"."CDP"."_IDENTITY_<token>_LINKS" n left join "DEMO"."CDP"."IDENTITY_EDGES" o on o."A" = n."A" and o."B" = n."B"
 where o."A" is null or n."FIRST_SEEN" < o."FIRST_SEEN" or (o."FIRST_SEEN" is null and n."FIRST_SEEN" is not null);
 
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_DELTA";
@@ -168,15 +168,16 @@ select concat(g.id_type, ':', g.id_value) as node from "DEMO"."CDP"."IDENTITY_GR
 union select node from "DEMO"."CDP"."_IDENTITY_<token>_TOUCHED";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_SUBEDGES" as
-select l.*, (case l.a_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + bitand(hash(l.a), 72057594037927935)) as ka, (case l.b_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + bitand(hash(l.b), 72057594037927935)) as kb from (
-select a, b, min(a_type) as a_type, min(b_type) as b_type, min(first_seen) as first_seen, max(last_seen) as last_seen, get(array_agg(source) within group (order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as timestamp_ntz)), source), 0) as source
+select l.*, (case l.a_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + bitand(hash(l.a), 72057594037927935)) as ka, (case l.b_type when 'user_id' then 0 when 'email' then 72057594037927936 when 'phone' then 144115188075855872 when 'anonymous_id' then 216172782113783808 end + bitand(hash(l.b), 72057594037927935)) as kb
+from (select l.*, substr(l.a, 1, position(':', l.a) - 1) as a_type, substr(l.b, 1, position(':', l.b) - 1) as b_type from (
+select a, b, min(first_seen) as first_seen, max(last_seen) as last_seen, get(array_agg(source) within group (order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as timestamp_ntz)), source), 0) as source
 from (
-select e.a, e.b, e.a_type, e.b_type, e.first_seen, e.last_seen, e.source from "DEMO"."CDP"."IDENTITY_EDGES" e join "DEMO"."CDP"."_IDENTITY_<token>_AFFECTED" n on n.node = e.a
+select e.a, e.b, e.first_seen, e.last_seen, e.source from "DEMO"."CDP"."IDENTITY_EDGES" e join "DEMO"."CDP"."_IDENTITY_<token>_AFFECTED" n on n.node = e.a
 union all
-select a, b, a_type, b_type, first_seen, last_seen, source from "DEMO"."CDP"."_IDENTITY_<token>_DELTA"
+select a, b, first_seen, last_seen, source from "DEMO"."CDP"."_IDENTITY_<token>_DELTA"
 ) l
 group by a, b
-) l;
+) l) l;
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_NODES" as
 select node, min(key) as key, min(first_seen) as first_seen, max(last_seen) as last_seen, get(array_agg(source) within group (order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as timestamp_ntz)), source), 0) as source, min(rec_min) as hook, max(rec_min) as hook_max
@@ -267,18 +268,18 @@ select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_J0" where moved = 1;
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_HISTORY";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_LABELS" as
-select root, min(node) as component, md5(concat('profile:', min(node))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
+select root, min(node) as name, md5(concat('profile:', min(node))) as profile_id, min(first_seen) as first_seen, max(last_seen) as last_seen,
   case when sum(case when key >= 0 and key < 72057594037927936 then 1 else 0 end) > 1 or sum(case when key >= 72057594037927936 and key < 144115188075855872 then 1 else 0 end) > 5 or sum(case when key >= 144115188075855872 and key < 216172782113783808 then 1 else 0 end) > 3 or sum(case when key >= 216172782113783808 and key < 288230376151711744 then 1 else 0 end) > 100 then 1 else 0 end as over
 from (
 select n.node, n.key, n.first_seen, n.last_seen, coalesce(n_l.p, coalesce(n_f.p, n.hook)) as root from "DEMO"."CDP"."_IDENTITY_<token>_NODES" n left join "DEMO"."CDP"."_IDENTITY_<token>_F0" n_f on n_f.v = n.key left join "DEMO"."CDP"."_IDENTITY_<token>_J0" n_l on n_l.v = coalesce(n_f.p, n.hook)
 ) n
 group by root;
 
-create table "DEMO"."CDP"."_IDENTITY_<token>_BLOCKED" ("RUN_ID" varchar, "COMPONENT" varchar, "A_TYPE" varchar, "A_VALUE" varchar, "B_TYPE" varchar, "B_VALUE" varchar, "LIMIT_TYPE" varchar, "LIMIT_VALUE" integer, "FIRST_SEEN" timestamp_ntz);
+create table "DEMO"."CDP"."_IDENTITY_<token>_BLOCKED" ("RUN_ID" varchar, "COMPONENT" bigint, "A_TYPE" varchar, "A_VALUE" varchar, "B_TYPE" varchar, "B_VALUE" varchar, "LIMIT_TYPE" varchar, "LIMIT_VALUE" integer, "FIRST_SEEN" timestamp_ntz);
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" as
 select v.key, v.node, v.component, cast(row_number() over (order by v.node) as integer) as i, cast(dense_rank() over (order by v.component) as integer) as c, case when v.key < 72057594037927936 then 0 when v.key < 144115188075855872 then 1 when v.key < 216172782113783808 then 2 else 3 end as t
-from (select n.key, n.node, l.component from "DEMO"."CDP"."_IDENTITY_<token>_NODES" n left join "DEMO"."CDP"."_IDENTITY_<token>_F0" n_f on n_f.v = n.key left join "DEMO"."CDP"."_IDENTITY_<token>_J0" n_l on n_l.v = coalesce(n_f.p, n.hook) join (select root, component from "DEMO"."CDP"."_IDENTITY_<token>_LABELS" where over = 1) l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook))) v;
+from (select n.key, n.node, l.root as component from "DEMO"."CDP"."_IDENTITY_<token>_NODES" n left join "DEMO"."CDP"."_IDENTITY_<token>_F0" n_f on n_f.v = n.key left join "DEMO"."CDP"."_IDENTITY_<token>_J0" n_l on n_l.v = coalesce(n_f.p, n.hook) join (select root from "DEMO"."CDP"."_IDENTITY_<token>_LABELS" where over = 1) l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook))) v;
 
 select x.c, x.i as ia, y.i as ib, x.t as ta, y.t as tb
 from "DEMO"."CDP"."_IDENTITY_<token>_SUBEDGES" e join "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" x on x.key = e.ka join "DEMO"."CDP"."_IDENTITY_<token>_SPLIT_OVER_NODES" y on y.key = e.kb
@@ -316,8 +317,8 @@ from "DEMO"."CDP"."IDENTITY_GRAPH" g join "DEMO"."CDP"."_IDENTITY_<token>_OLDCOM
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_OLD";
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_CLUSTERS" as
-select n.node, case when n.key < 72057594037927936 then 'user_id' when n.key < 144115188075855872 then 'email' when n.key < 216172782113783808 then 'phone' else 'anonymous_id' end as id_type, substr(n.node, position(':', n.node) + 1) as id_value, n.source, n.first_seen, n.last_seen, l.component,
-  coalesce(s.cluster, l.component) as cluster, case when s.cluster is null then l.profile_id else md5(concat('profile:', s.cluster)) end as new_profile_id
+select n.node, case when n.key < 72057594037927936 then 'user_id' when n.key < 144115188075855872 then 'email' when n.key < 216172782113783808 then 'phone' else 'anonymous_id' end as id_type, substr(n.node, position(':', n.node) + 1) as id_value, n.source, n.first_seen, n.last_seen, l.root as component,
+  coalesce(s.cluster, l.name) as cluster, case when s.cluster is null then l.profile_id else md5(concat('profile:', s.cluster)) end as new_profile_id
 from "DEMO"."CDP"."_IDENTITY_<token>_NODES" n left join "DEMO"."CDP"."_IDENTITY_<token>_F0" n_f on n_f.v = n.key left join "DEMO"."CDP"."_IDENTITY_<token>_J0" n_l on n_l.v = coalesce(n_f.p, n.hook) join "DEMO"."CDP"."_IDENTITY_<token>_LABELS" l on l.root = coalesce(n_l.p, coalesce(n_f.p, n.hook)) left join "DEMO"."CDP"."_IDENTITY_<token>_SPLIT" s on s.key = n.key;
 
 create table "DEMO"."CDP"."_IDENTITY_<token>_CAND" as
@@ -392,17 +393,17 @@ select count(*) from "DEMO"."CDP"."IDENTITY_EDGES";
 
 merge into "DEMO"."CDP"."IDENTITY_EDGES" t
 using (
-select a, b, min(a_type) as a_type, min(b_type) as b_type, min(first_seen) as first_seen, max(last_seen) as last_seen, get(array_agg(source) within group (order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as timestamp_ntz)), source), 0) as source
+select a, b, min(first_seen) as first_seen, max(last_seen) as last_seen, get(array_agg(source) within group (order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as timestamp_ntz)), source), 0) as source
 from (
 select o.* from "DEMO"."CDP"."IDENTITY_EDGES" o join "DEMO"."CDP"."_IDENTITY_<token>_LINKS" n on n."A" = o."A" and n."B" = o."B"
 union all
-select a, b, a_type, b_type, first_seen, last_seen, source from "DEMO"."CDP"."_IDENTITY_<token>_LINKS"
+select a, b, first_seen, last_seen, source from "DEMO"."CDP"."_IDENTITY_<token>_LINKS"
 ) l
 group by a, b
 ) s
 on t."A" = s."A" and t."B" = s."B"
-when matched then update set "A_TYPE" = s."A_TYPE", "B_TYPE" = s."B_TYPE", "FIRST_SEEN" = s."FIRST_SEEN", "LAST_SEEN" = s."LAST_SEEN", "SOURCE" = s."SOURCE"
-when not matched then insert ("A", "B", "A_TYPE", "B_TYPE", "FIRST_SEEN", "LAST_SEEN", "SOURCE") values (s."A", s."B", s."A_TYPE", s."B_TYPE", s."FIRST_SEEN", s."LAST_SEEN", s."SOURCE");
+when matched then update set "FIRST_SEEN" = s."FIRST_SEEN", "LAST_SEEN" = s."LAST_SEEN", "SOURCE" = s."SOURCE"
+when not matched then insert ("A", "B", "FIRST_SEEN", "LAST_SEEN", "SOURCE") values (s."A", s."B", s."FIRST_SEEN", s."LAST_SEEN", s."SOURCE");
 
 -- commit;
 
@@ -594,7 +595,7 @@ select count(*) from "DEMO"."CDP"."IDENTITY_GRAPH";
 
 select count(*) from "DEMO"."CDP"."IDENTITY_BLOCKED_EDGES";
 
-insert into "DEMO"."CDP"."IDENTITY_RUNS" values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as timestamp_ntz), cast('2010-12-24 00:00:00.000' as timestamp_ntz), 'incremental', '856dbbccf53006ae', cast('2010-12-09 12:30:00.000' as timestamp_ntz), 5, 5, 5, 100, 5, 1, 5, 2);
+insert into "DEMO"."CDP"."IDENTITY_RUNS" values ('<identity_run_id>', cast('2010-12-24 00:00:00.000' as timestamp_ntz), cast('2010-12-24 00:00:00.000' as timestamp_ntz), 'incremental', 'd2ca709d1a5a9fdc', cast('2010-12-09 12:30:00.000' as timestamp_ntz), 5, 5, 5, 100, 5, 1, 5, 2);
 
 -- begin transaction;
 
