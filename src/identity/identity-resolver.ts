@@ -195,15 +195,15 @@ export class IdentityResolver {
       const runLinks = stage('links');
       const extracted = await this.extractLinks(runLinks, since, stage, touchedRun, previous);
       const links = await this.count(runLinks);
+      // changed: the links read that change identity_edges (new ones, and known ones seen earlier, later
+      // or first by another source); delta: those that change the graph (new, or seen earlier)
       let delta = runLinks;
+      let changed = runLinks;
       if (mode === 'incremental') {
-        const [a, b, fs] = ['a', 'b', 'first_seen'].map((c) => d.quoteIdentifier(c));
+        changed = stage('changed');
+        await this.create(changed, this.changedLinksSql(runLinks));
         delta = stage('delta');
-        await this.create(
-          delta,
-          `select ${LINK_COLUMNS.map((c) => `n.${c}`).join(', ')} from ${this.qr(runLinks)} n left join ${this.q('edges')} o on o.${a} = n.${a} and o.${b} = n.${b}
-where o.${a} is null or n.${fs} < o.${fs} or (o.${fs} is null and n.${fs} is not null)`,
-        );
+        await this.create(delta, `select ${LINK_COLUMNS.join(', ')} from ${this.qr(changed)} where grows = 1`);
       }
       const newLinks = mode === 'full' ? links : await this.count(delta);
       lap('extract');
@@ -306,14 +306,15 @@ select ${newProfileId(d, 's.cluster')}, min(n.first_seen), max(n.last_seen) from
           await wh.execute(`insert into ${this.q('blocked')} select * from ${this.qr(blockedRun)}`);
         }
       }
-      if (mode === 'incremental' && links > 0) {
+      const changes = mode === 'full' ? links : await this.count(changed);
+      if (mode === 'incremental' && changes > 0) {
         // identifiers seen again later than the graph knows: their last_seen moves on (a link seen
-        // again is not new, so its component was not recomputed)
+        // again is not new, so its component was not recomputed); only a changed link can move one
         const seen = stage('seen');
         await this.create(
           seen,
           `select min(id_type) as id_type, substr(node, ${d.strpos('node', "':'")} + 1) as id_value, max(last_seen) as last_seen
-from (select a as node, a_type as id_type, last_seen from ${this.qr(runLinks)} union all select b, b_type, last_seen from ${this.qr(runLinks)}) e where last_seen is not null group by node`,
+from (select a as node, a_type as id_type, last_seen from ${this.qr(changed)} union all select b, b_type, last_seen from ${this.qr(changed)}) e where last_seen is not null group by node`,
         );
         await wh.execute(
           `update ${this.q('graph')} as t set last_seen = x.last_seen from ${this.qr(seen)} x
@@ -323,16 +324,16 @@ where x.id_type = t.id_type and x.id_value = t.id_value and (t.last_seen is null
       const linkColumns = LINK_COLUMNS.join(', ');
       if (mode === 'full') {
         await wh.replaceTable(this.rel('edges'), `select ${linkColumns} from ${this.qr(runLinks)}`, this.writeOptions('edges'));
-      } else if (links * 2 > (await this.count(this.rel('edges')))) {
-        // this run read most links again (models are read whole): rewriting beats merging
-        await wh.replaceTable(this.rel('edges'), this.aggregateLinksSql(`select * from ${this.q('edges')} union all select ${linkColumns} from ${this.qr(runLinks)}`), this.writeOptions('edges'));
-      } else if (links > 0) {
-        // only the links read in this run change (new ones, and first/last seen of known ones)
+      } else if (changes * 2 > (await this.count(this.rel('edges')))) {
+        // most links changed: rewriting beats merging
+        await wh.replaceTable(this.rel('edges'), this.aggregateLinksSql(`select ${linkColumns} from ${this.q('edges')} union all select ${linkColumns} from ${this.qr(changed)}`), this.writeOptions('edges'));
+      } else if (changes > 0) {
+        // only the changed links are merged in (a model read whole again changes few)
         const [a, b] = ['a', 'b'].map((c) => d.quoteIdentifier(c));
         await wh.merge(
           this.rel('edges'),
           this.aggregateLinksSql(
-            `select o.* from ${this.q('edges')} o join ${this.qr(runLinks)} n on n.${a} = o.${a} and n.${b} = o.${b}\nunion all\nselect ${linkColumns} from ${this.qr(runLinks)}`,
+            `select ${LINK_COLUMNS.map((c) => `o.${c}`).join(', ')} from ${this.q('edges')} o join ${this.qr(changed)} n on n.${a} = o.${a} and n.${b} = o.${b}\nunion all\nselect ${linkColumns} from ${this.qr(changed)}`,
           ),
           ['a', 'b'],
         );
@@ -528,6 +529,23 @@ from (
 ${linksSql}
 ) l
 group by a, b`;
+  }
+
+  /**
+   * The staged links of this run (`runLinks`) that change `identity_edges`: new ones, and known ones
+   * seen earlier or later than it says, or first seen at the same time by a source whose name sorts
+   * first (what aggregateLinksSql would change). `grows` = 1 for those that change the graph: new
+   * links, and links seen earlier (a first_seen moves, which the components' names and merges read).
+   */
+  private changedLinksSql(runLinks: Relation): string {
+    const { d } = this;
+    const [a, b, fs, ls, src] = ['a', 'b', 'first_seen', 'last_seen', 'source'].map((c) => d.quoteIdentifier(c));
+    const far = FAR_FUTURE(d);
+    const grows = `o.${a} is null or n.${fs} < o.${fs} or (o.${fs} is null and n.${fs} is not null)`;
+    return `select n.*, case when ${grows} then 1 else 0 end as grows
+from ${this.qr(runLinks)} n left join ${this.q('edges')} o on o.${a} = n.${a} and o.${b} = n.${b}
+where ${grows} or n.${ls} > o.${ls} or (o.${ls} is null and n.${ls} is not null)
+  or (coalesce(n.${fs}, ${far}) = coalesce(o.${fs}, ${far}) and n.${src} < o.${src})`;
   }
 
   /** The links of `linksSql` (LINK_COLUMNS) with the types (a_type, b_type) and keys (ka, kb) of their ends. */

@@ -149,9 +149,14 @@ from `demo-project`.`cdp`.`_identity_<token>_records3` x where x.`n0` is not nul
 
 select count(*) from `demo-project`.`cdp`.`_identity_<token>_links`;
 
+create table `demo-project`.`cdp`.`_identity_<token>_changed` as
+select n.*, case when o.`a` is null or n.`first_seen` < o.`first_seen` or (o.`first_seen` is null and n.`first_seen` is not null) then 1 else 0 end as grows
+from `demo-project`.`cdp`.`_identity_<token>_links` n left join `demo-project`.`cdp`.`identity_edges` o on o.`a` = n.`a` and o.`b` = n.`b`
+where o.`a` is null or n.`first_seen` < o.`first_seen` or (o.`first_seen` is null and n.`first_seen` is not null) or n.`last_seen` > o.`last_seen` or (o.`last_seen` is null and n.`last_seen` is not null)
+  or (coalesce(n.`first_seen`, cast('9999-12-31 00:00:00.000' as TIMESTAMP)) = coalesce(o.`first_seen`, cast('9999-12-31 00:00:00.000' as TIMESTAMP)) and n.`source` < o.`source`);
+
 create table `demo-project`.`cdp`.`_identity_<token>_delta` as
-select n.a, n.b, n.first_seen, n.last_seen, n.source from `demo-project`.`cdp`.`_identity_<token>_links` n left join `demo-project`.`cdp`.`identity_edges` o on o.`a` = n.`a` and o.`b` = n.`b`
-where o.`a` is null or n.`first_seen` < o.`first_seen` or (o.`first_seen` is null and n.`first_seen` is not null);
+select a, b, first_seen, last_seen, source from `demo-project`.`cdp`.`_identity_<token>_changed` where grows = 1;
 
 select count(*) from `demo-project`.`cdp`.`_identity_<token>_delta`;
 
@@ -378,9 +383,11 @@ delete from `demo-project`.`cdp`.`identity_blocked_edges` where component in (se
 
 insert into `demo-project`.`cdp`.`identity_blocked_edges` select * from `demo-project`.`cdp`.`_identity_<token>_blocked`;
 
+select count(*) from `demo-project`.`cdp`.`_identity_<token>_changed`;
+
 create table `demo-project`.`cdp`.`_identity_<token>_seen` as
 select min(id_type) as id_type, substr(node, strpos(node, ':') + 1) as id_value, max(last_seen) as last_seen
-from (select a as node, a_type as id_type, last_seen from `demo-project`.`cdp`.`_identity_<token>_links` union all select b, b_type, last_seen from `demo-project`.`cdp`.`_identity_<token>_links`) e where last_seen is not null group by node;
+from (select a as node, a_type as id_type, last_seen from `demo-project`.`cdp`.`_identity_<token>_changed` union all select b, b_type, last_seen from `demo-project`.`cdp`.`_identity_<token>_changed`) e where last_seen is not null group by node;
 
 update `demo-project`.`cdp`.`identity_graph` as t set last_seen = x.last_seen from `demo-project`.`cdp`.`_identity_<token>_seen` x
 where x.id_type = t.id_type and x.id_value = t.id_value and (t.last_seen is null or x.last_seen > t.last_seen);
@@ -395,9 +402,9 @@ merge into `demo-project`.`cdp`.`identity_edges` t
 using (
 select a, b, min(first_seen) as first_seen, max(last_seen) as last_seen, array_agg(source ignore nulls order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as TIMESTAMP)), source limit 1)[safe_offset(0)] as source
 from (
-select o.* from `demo-project`.`cdp`.`identity_edges` o join `demo-project`.`cdp`.`_identity_<token>_links` n on n.`a` = o.`a` and n.`b` = o.`b`
+select o.a, o.b, o.first_seen, o.last_seen, o.source from `demo-project`.`cdp`.`identity_edges` o join `demo-project`.`cdp`.`_identity_<token>_changed` n on n.`a` = o.`a` and n.`b` = o.`b`
 union all
-select a, b, first_seen, last_seen, source from `demo-project`.`cdp`.`_identity_<token>_links`
+select a, b, first_seen, last_seen, source from `demo-project`.`cdp`.`_identity_<token>_changed`
 ) l
 group by a, b
 ) s
@@ -608,6 +615,8 @@ drop table if exists `demo-project`.`cdp`.`_identity_<token>_records1`;
 drop table if exists `demo-project`.`cdp`.`_identity_<token>_records2`;
 
 drop table if exists `demo-project`.`cdp`.`_identity_<token>_records3`;
+
+drop table if exists `demo-project`.`cdp`.`_identity_<token>_changed`;
 
 drop table if exists `demo-project`.`cdp`.`_identity_<token>_delta`;
 

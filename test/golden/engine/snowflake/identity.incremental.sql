@@ -149,9 +149,14 @@ from "DEMO"."CDP"."_IDENTITY_<token>_RECORDS3" x where x."N0" is not null
 
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_LINKS";
 
+create table "DEMO"."CDP"."_IDENTITY_<token>_CHANGED" as
+select n.*, case when o."A" is null or n."FIRST_SEEN" < o."FIRST_SEEN" or (o."FIRST_SEEN" is null and n."FIRST_SEEN" is not null) then 1 else 0 end as grows
+from "DEMO"."CDP"."_IDENTITY_<token>_LINKS" n left join "DEMO"."CDP"."IDENTITY_EDGES" o on o."A" = n."A" and o."B" = n."B"
+where o."A" is null or n."FIRST_SEEN" < o."FIRST_SEEN" or (o."FIRST_SEEN" is null and n."FIRST_SEEN" is not null) or n."LAST_SEEN" > o."LAST_SEEN" or (o."LAST_SEEN" is null and n."LAST_SEEN" is not null)
+  or (coalesce(n."FIRST_SEEN", cast('9999-12-31 00:00:00.000' as timestamp_ntz)) = coalesce(o."FIRST_SEEN", cast('9999-12-31 00:00:00.000' as timestamp_ntz)) and n."SOURCE" < o."SOURCE");
+
 create table "DEMO"."CDP"."_IDENTITY_<token>_DELTA" as
-select n.a, n.b, n.first_seen, n.last_seen, n.source from "DEMO"."CDP"."_IDENTITY_<token>_LINKS" n left join "DEMO"."CDP"."IDENTITY_EDGES" o on o."A" = n."A" and o."B" = n."B"
-where o."A" is null or n."FIRST_SEEN" < o."FIRST_SEEN" or (o."FIRST_SEEN" is null and n."FIRST_SEEN" is not null);
+select a, b, first_seen, last_seen, source from "DEMO"."CDP"."_IDENTITY_<token>_CHANGED" where grows = 1;
 
 select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_DELTA";
 
@@ -378,9 +383,11 @@ delete from "DEMO"."CDP"."IDENTITY_BLOCKED_EDGES" where component in (select com
 
 insert into "DEMO"."CDP"."IDENTITY_BLOCKED_EDGES" select * from "DEMO"."CDP"."_IDENTITY_<token>_BLOCKED";
 
+select count(*) from "DEMO"."CDP"."_IDENTITY_<token>_CHANGED";
+
 create table "DEMO"."CDP"."_IDENTITY_<token>_SEEN" as
 select min(id_type) as id_type, substr(node, position(':', node) + 1) as id_value, max(last_seen) as last_seen
-from (select a as node, a_type as id_type, last_seen from "DEMO"."CDP"."_IDENTITY_<token>_LINKS" union all select b, b_type, last_seen from "DEMO"."CDP"."_IDENTITY_<token>_LINKS") e where last_seen is not null group by node;
+from (select a as node, a_type as id_type, last_seen from "DEMO"."CDP"."_IDENTITY_<token>_CHANGED" union all select b, b_type, last_seen from "DEMO"."CDP"."_IDENTITY_<token>_CHANGED") e where last_seen is not null group by node;
 
 update "DEMO"."CDP"."IDENTITY_GRAPH" as t set last_seen = x.last_seen from "DEMO"."CDP"."_IDENTITY_<token>_SEEN" x
 where x.id_type = t.id_type and x.id_value = t.id_value and (t.last_seen is null or x.last_seen > t.last_seen);
@@ -395,9 +402,9 @@ merge into "DEMO"."CDP"."IDENTITY_EDGES" t
 using (
 select a, b, min(first_seen) as first_seen, max(last_seen) as last_seen, get(array_agg(source) within group (order by coalesce(first_seen, cast('9999-12-31 00:00:00.000' as timestamp_ntz)), source), 0) as source
 from (
-select o.* from "DEMO"."CDP"."IDENTITY_EDGES" o join "DEMO"."CDP"."_IDENTITY_<token>_LINKS" n on n."A" = o."A" and n."B" = o."B"
+select o.a, o.b, o.first_seen, o.last_seen, o.source from "DEMO"."CDP"."IDENTITY_EDGES" o join "DEMO"."CDP"."_IDENTITY_<token>_CHANGED" n on n."A" = o."A" and n."B" = o."B"
 union all
-select a, b, first_seen, last_seen, source from "DEMO"."CDP"."_IDENTITY_<token>_LINKS"
+select a, b, first_seen, last_seen, source from "DEMO"."CDP"."_IDENTITY_<token>_CHANGED"
 ) l
 group by a, b
 ) s
@@ -608,6 +615,8 @@ drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS1";
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS2";
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_RECORDS3";
+
+drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_CHANGED";
 
 drop table if exists "DEMO"."CDP"."_IDENTITY_<token>_DELTA";
 
