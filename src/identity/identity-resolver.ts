@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Dialect } from '../warehouse/dialects';
 import { dropTables, queryAll, queryValue, type ColumnSpec, type Relation, type TableWriteOptions, type Warehouse } from '../warehouse/warehouse';
 import { componentsByKey } from './connected-components';
-import { EVENTS, columnSql, timeSql, type IdentifierType, type IdentitySource, type IdentityPlan } from './identity-sources';
+import { EVENTS, columnSql, timeSql, toDate, type IdentifierType, type IdentitySource, type IdentityPlan } from './identity-sources';
 import { splitByLimits, type LimitedEdge } from './limits';
 import { ignoredSql, normalizeIdentifier, normalizedSql } from './normalize';
 import { buildProfileEvents, buildProfiles, touchedScope } from './profile-builder';
@@ -881,11 +881,3 @@ from (
     return this.d.literal(v);
   }
 }
-
-/** A timestamp as the warehouse returns it (a Date, or text without a zone meaning UTC) as a Date. */
-export function toDate(v: unknown): Date {
-  if (v instanceof Date) return v;
-  const s = String(v);
-  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
-}
-

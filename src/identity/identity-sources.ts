@@ -182,3 +182,11 @@ export function valueSql(dialect: Dialect, col: SourceColumn): string {
   const base = `r.${dialect.quoteIdentifier(col.column)}`;
   return col.path.length > 0 ? dialect.jsonValue(base, col.path) : base;
 }
+
+/** A timestamp as the warehouse returns it (a Date, or text without a zone meaning UTC) as a Date. */
+export function toDate(v: unknown): Date {
+  if (v instanceof Date) return v;
+  const s = String(v);
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
+}
+

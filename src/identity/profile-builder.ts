@@ -3,7 +3,7 @@ import type { Dialect } from '../warehouse/dialects';
 import { dropTables, queryValue, type Relation, type Warehouse } from '../warehouse/warehouse';
 import { windowSeconds, type ComputedTraitConfig, type TraitConfig } from './identity.config';
 import { ignoredSql, normalizedSql } from './normalize';
-import { EVENTS, columnSql, parseReference, timeSql, valueSql, type IdentityPlan, type IdentitySource, type SourceColumn } from './identity-sources';
+import { EVENTS, columnSql, parseReference, timeSql, toDate, valueSql, type IdentityPlan, type IdentitySource, type SourceColumn } from './identity-sources';
 import type { LogicalType } from '../warehouse/warehouse';
 
 /**
@@ -195,7 +195,13 @@ export async function touchedScope(
   const d = warehouse.dialect;
   const g = d.relation(graph);
   const ids = stage('scope_ids');
-  await warehouse.execute(`create table ${d.relation(ids)} as select g.profile_id, g.id_type, g.id_value from ${g} g where g.profile_id in (select profile_id from ${d.relation(only)})`);
+  await warehouse.execute(`create table ${d.relation(ids)} as select g.profile_id, g.id_type, g.id_value, g.first_seen from ${g} g where g.profile_id in (select profile_id from ${d.relation(only)})`);
+  // no row of a touched profile is older than the first time one of its identifiers was seen (an
+  // identifier's first_seen is the earliest time of the rows read that hold it, and a pass reads its
+  // new rows first), so a source with a time reads only the rows since then: on DuckDB the scan skips
+  // the older row groups by their min/max, and a pass of new people does not scan the whole history
+  const earliest = await queryValue(warehouse, `select min(first_seen) from ${d.relation(ids)}`);
+  const since = earliest == null ? undefined : new Date(toDate(earliest).getTime() - 1); // 1 ms under: a driver may round microseconds
   const rows = new Map<string, Relation>();
   let i = 0;
   for (const source of plan.sources.values()) {
@@ -204,9 +210,12 @@ export async function touchedScope(
     // a plain column's trimmed value is computed once per row (cdp_v<k>, beside the row's columns),
     // not in every test that reads it; JSON ones only on the rows that reach them
     const trimmedPlain = ordered.map((idf, k) => (idf.path.length > 0 ? undefined : `trim(${columnSql(d, idf)}) as ${d.quoteIdentifier(`cdp_v${k}`)}`));
-    const from = trimmedPlain.some((t) => t)
-      ? `(select r.*, ${trimmedPlain.filter((t): t is string => !!t).join(', ')} from ${d.relation(source.relation)} r)`
-      : d.relation(source.relation);
+    const time = timeSql(d, source);
+    const recent = since && source.time ? ` where ${time} >= ${d.timestampLiteral(since)} or ${time} is null` : '';
+    const from =
+      trimmedPlain.some((t) => t) || recent
+        ? `(select r.*${trimmedPlain.filter((t): t is string => !!t).map((t) => `, ${t}`).join('')} from ${d.relation(source.relation)} r${recent})`
+        : d.relation(source.relation);
     // per identifier column: is it a touched profile's (t), is it in the graph at all (g)
     const tests = ordered.map((idf, k) => {
       const trimmed = trimmedPlain[k] ? `r.${d.quoteIdentifier(`cdp_v${k}`)}` : `trim(${columnSql(d, idf)})`;
