@@ -206,17 +206,18 @@ export class SyncRunner {
       await this.runs.update(runId, { ...counts, ...progress, timings });
       return (await this.runs.get(def.name, runId))!;
     }
-    const finishedAt = new Date();
-    await this.runs.update(runId, { ...counts, ...progress, status, error, timings, finishedAt });
-    const run = (await this.runs.get(def.name, runId))!;
+    const final = { ...counts, ...progress, status, error, timings, finishedAt: new Date() };
     this.logger.debug({ sync: def.name, runId, status, planned: counts.planned, failed: counts.failed, timings }, 'sync run');
+    // the log row first, then the final status: whoever sees the run finished finds its row in sync_log
+    const logged: SyncRun = { ...(await this.runs.get(def.name, runId))!, ...final };
     await this.ws
       .shared(async () => {
         if (status !== 'failed') await this.ws.warehouse.execute(this.ws.warehouse.dialect.drop(tables.plan, 'table'));
-        await this.writeLog(tables.log, target, run);
+        await this.writeLog(tables.log, target, logged);
       })
       .catch((e: unknown) => this.logger.warn({ sync: def.name, runId, err: errorMessage(e) }, 'could not write sync_log'));
-    return run;
+    await this.runs.update(runId, final);
+    return (await this.runs.get(def.name, runId))!;
   }
 
   /** Sends the plan from the checkpoint on, page by page. */
