@@ -1,4 +1,5 @@
 import type { CdpConfig } from '../config/config.schema';
+import { toDate } from '../identity/identity-sources';
 import { rawEventsRelation } from '../ingest/raw-events';
 import { modelSchema } from '../warehouse/warehouse.factory';
 import { dropTables, queryValue, stageValues, type BindValue, type ColumnInfo, type Relation, type Row, type Warehouse } from '../warehouse/warehouse';
@@ -84,8 +85,13 @@ export class ProfilesRepository {
   latestEvents(perProfile: number, profileIds?: readonly string[]): AsyncIterable<Row> {
     const q = (name: string) => this.warehouse.dialect.quoteIdentifier(name);
     const columns = `e.message_id, e.type, e.event, e.name, e.${q('timestamp')}, e.received_at, e.properties, e.context`;
+    const d = this.warehouse.dialect;
+    // an event is never older than its identifiers' first_seen (resolution sets it from the events it
+    // reads), so a list's events are read from the earliest first_seen of its ids on: on DuckDB the
+    // scan skips older row groups (an event not resolved yet comes with the next pass's patch)
+    let since = '';
     const ofType = (type: string, column: string) =>
-      `select ids.profile_id, ${columns} from ${this.rel(this.events)} e join ids on ids.id_type = '${type}' and trim(e.${column}) = ids.id_value`;
+      `select ids.profile_id, ${columns} from ${this.rel(this.events)} e join ids on ids.id_type = '${type}' and trim(e.${column}) = ids.id_value${since}`;
     const sql = (filter: string) => `with ids as (
   select profile_id, id_type, id_value from ${this.rel(this.graph)} where id_type in ('user_id', 'anonymous_id')${filter}
 ),
@@ -105,7 +111,17 @@ ranked as (
 )
 select profile_id, position, message_id, type, event, name, ${q('timestamp')}, properties, context from ranked where position <= ?
 order by latest desc, profile_id, position`;
-    return this.eachChunk(profileIds, (filter, ids) => this.warehouse.query(sql(filter && ` and ${filter}`), [...ids, perProfile]));
+    const warehouse = this.warehouse;
+    const graph = this.rel(this.graph);
+    return this.eachChunk(profileIds, async function* (filter, ids) {
+      since = '';
+      if (filter) {
+        const earliest = await queryValue(warehouse, `select min(first_seen) from ${graph} where id_type in ('user_id', 'anonymous_id') and ${filter}`, ids);
+        const ts = `e.${q('timestamp')}`;
+        if (earliest != null) since = `\n    where (${ts} >= ${d.timestampLiteral(new Date(toDate(earliest).getTime() - 1))} or ${ts} is null)`;
+      }
+      yield* warehouse.query(sql(filter && ` and ${filter}`), [...ids, perProfile]);
+    });
   }
 
   private select(sql: string, profileIds: readonly string[] | undefined, orderBy?: string, join: 'where' | 'and' = 'where'): AsyncIterable<Row> {

@@ -121,11 +121,21 @@ export class SyncRunner {
 
   async run(target: SyncTarget, project: Project, options: RunOptions): Promise<SyncRun> {
     const def = target.definition;
-    const unfinished = (await this.runs.unfinished(def.name)).at(-1);
+    let unfinished: SyncRun | undefined;
+    let runId = '';
+    for (let attempt = 1; ; attempt++) {
+      unfinished = (await this.runs.unfinished(def.name)).at(-1);
+      runId = unfinished?.status === 'running' ? unfinished.id : newRunId();
+      const lock = await this.runs.lock(def.name, runId, this.settings.lockTtlMs);
+      if (!lock.ok) throw new SyncBusyError(def.name, lock.runId, lock.owner);
+      // the run read as unfinished may have finished (and let the lock go) between the read and the
+      // lock: read again under the lock, or a finished run would be resumed or closed as interrupted
+      const now = (await this.runs.unfinished(def.name)).at(-1);
+      if (now?.id === unfinished?.id && now?.status === unfinished?.status) break;
+      await this.runs.unlock(def.name, runId);
+      if (attempt >= 3) throw new SyncBusyError(def.name, now?.id ?? runId, 'another run');
+    }
     const resume = unfinished?.status === 'running' ? unfinished : undefined;
-    const runId = resume?.id ?? newRunId();
-    const lock = await this.runs.lock(def.name, runId, this.settings.lockTtlMs);
-    if (!lock.ok) throw new SyncBusyError(def.name, lock.runId, lock.owner);
     const heartbeat = new AbortController();
     const timer = setInterval(() => {
       this.runs.renew(def.name, runId, this.settings.lockTtlMs).then(

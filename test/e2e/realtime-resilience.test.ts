@@ -300,7 +300,8 @@ describe('real time with a slow destination', () => {
     expect(operationsOf(fast, people)).toEqual(addsOnce(people));
     for (const counts of [slow.counts(), fast.counts()]) expect([...counts.values()].every((n) => n === 1)).toBe(true);
     const runs = await service.runs('to_slow');
-    expect(runs.every((r: Json) => r.status === 'succeeded')).toBe(true);
+    // (a run that did not succeed is shown with its error)
+    expect(runs.filter((r: Json) => r.status !== 'succeeded').map((r: Json) => ({ id: r.id, trigger: r.trigger, status: r.status, error: r.error }))).toEqual([]);
   }, 90_000);
 });
 

@@ -226,12 +226,13 @@ describe('ProfileIndex.patch', () => {
       appendSpy.mockRestore();
     }
     for (const q of queries) expect(q.sql).not.toContain("o'brien");
-    // the long list: profiles, identities, memberships (no table here: no query) and events, each one query over the staged ids
-    expect(queries.filter((q) => /in \(select profile_id from .*_profile_ids_/.test(q.sql))).toHaveLength(3);
+    // the long list: profiles, identities, memberships (no table here: no query) and events (their
+    // identifiers' earliest first_seen, then the events from it on), each one query over the staged ids
+    expect(queries.filter((q) => /in \(select profile_id from .*_profile_ids_/.test(q.sql))).toHaveLength(4);
     expect(appended.length).toBe(3 * (odd.length + 1));
     // the short one: bound
     const bound = queries.filter((q) => / in \(\?/.test(q.sql));
-    expect(bound).toHaveLength(3);
+    expect(bound).toHaveLength(4);
     for (const q of bound) expect(q.params.filter((p) => typeof p === 'string')).toEqual(['p_bob', "p_o'brien 1"]);
     expect(index.get('p_jane')).toBe(jane);
     expect(index.stats).toMatchObject({ profiles: 2, identifiers: 9 });
