@@ -190,3 +190,10 @@ export function toDate(v: unknown): Date {
   return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
 }
 
+/**
+ * A bound for "rows at or after this time" from a timestamp the warehouse returned: 1 ms under it,
+ * since a driver may round the microseconds away.
+ */
+export function timeFloor(v: unknown): Date {
+  return new Date(toDate(v).getTime() - 1);
+}

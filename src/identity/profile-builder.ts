@@ -3,7 +3,7 @@ import type { Dialect } from '../warehouse/dialects';
 import { dropTables, queryValue, type Relation, type Warehouse } from '../warehouse/warehouse';
 import { windowSeconds, type ComputedTraitConfig, type TraitConfig } from './identity.config';
 import { ignoredSql, normalizedSql } from './normalize';
-import { EVENTS, columnSql, parseReference, timeSql, toDate, valueSql, type IdentityPlan, type IdentitySource, type SourceColumn } from './identity-sources';
+import { EVENTS, columnSql, parseReference, timeFloor, timeSql, valueSql, type IdentityPlan, type IdentitySource, type SourceColumn } from './identity-sources';
 import type { LogicalType } from '../warehouse/warehouse';
 
 /**
@@ -201,7 +201,7 @@ export async function touchedScope(
   // new rows first), so a source with a time reads only the rows since then: on DuckDB the scan skips
   // the older row groups by their min/max, and a pass of new people does not scan the whole history
   const earliest = await queryValue(warehouse, `select min(first_seen) from ${d.relation(ids)}`);
-  const since = earliest == null ? undefined : new Date(toDate(earliest).getTime() - 1); // 1 ms under: a driver may round microseconds
+  const since = earliest == null ? undefined : timeFloor(earliest);
   const rows = new Map<string, Relation>();
   let i = 0;
   for (const source of plan.sources.values()) {

@@ -1,5 +1,5 @@
 import type { CdpConfig } from '../config/config.schema';
-import { toDate } from '../identity/identity-sources';
+import { timeFloor } from '../identity/identity-sources';
 import { rawEventsRelation } from '../ingest/raw-events';
 import { modelSchema } from '../warehouse/warehouse.factory';
 import { dropTables, queryValue, stageValues, type BindValue, type ColumnInfo, type Relation, type Row, type Warehouse } from '../warehouse/warehouse';
@@ -89,16 +89,15 @@ export class ProfilesRepository {
     // an event is never older than its identifiers' first_seen (resolution sets it from the events it
     // reads), so a list's events are read from the earliest first_seen of its ids on: on DuckDB the
     // scan skips older row groups (an event not resolved yet comes with the next pass's patch)
-    let since = '';
-    const ofType = (type: string, column: string) =>
+    const ofType = (type: string, column: string, since: string) =>
       `select ids.profile_id, ${columns} from ${this.rel(this.events)} e join ids on ids.id_type = '${type}' and trim(e.${column}) = ids.id_value${since}`;
-    const sql = (filter: string) => `with ids as (
+    const sql = (filter: string, since: string) => `with ids as (
   select profile_id, id_type, id_value from ${this.rel(this.graph)} where id_type in ('user_id', 'anonymous_id')${filter}
 ),
 matched as (
-  ${ofType('user_id', 'user_id')}
+  ${ofType('user_id', 'user_id', since)}
   union all
-  ${ofType('anonymous_id', 'anonymous_id')}
+  ${ofType('anonymous_id', 'anonymous_id', since)}
 ),
 copies as (
   select matched.*, row_number() over (partition by profile_id, message_id order by received_at) as copy_number from matched
@@ -114,13 +113,13 @@ order by latest desc, profile_id, position`;
     const warehouse = this.warehouse;
     const graph = this.rel(this.graph);
     return this.eachChunk(profileIds, async function* (filter, ids) {
-      since = '';
+      let since = '';
       if (filter) {
         const earliest = await queryValue(warehouse, `select min(first_seen) from ${graph} where id_type in ('user_id', 'anonymous_id') and ${filter}`, ids);
         const ts = `e.${q('timestamp')}`;
-        if (earliest != null) since = `\n    where (${ts} >= ${d.timestampLiteral(new Date(toDate(earliest).getTime() - 1))} or ${ts} is null)`;
+        if (earliest != null) since = `\n    where (${ts} >= ${d.timestampLiteral(timeFloor(earliest))} or ${ts} is null)`;
       }
-      yield* warehouse.query(sql(filter && ` and ${filter}`), [...ids, perProfile]);
+      yield* warehouse.query(sql(filter && ` and ${filter}`, since), [...ids, perProfile]);
     });
   }
 
