@@ -227,7 +227,7 @@ export class SyncRunner {
       })
       .catch((e: unknown) => this.logger.warn({ sync: def.name, runId, err: errorMessage(e) }, 'could not write sync_log'));
     await this.runs.update(runId, final);
-    return (await this.runs.get(def.name, runId))!;
+    return logged;
   }
 
   /** Sends the plan from the checkpoint on, page by page. */
